@@ -1,0 +1,218 @@
+/*
+ * libevent_adapter.c — see libevent_adapter.h for what this binding does
+ * differently from hiredis's bundled libevent adapter, and why.
+ */
+#include "adapters/libevent_adapter.h"
+#include "pool/clock.h"
+
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+typedef struct ev_adapter {
+    redisAsyncContext *ac;
+    struct event *rd;    /* EV_READ | EV_PERSIST, added once */
+    struct event *wr;    /* EV_WRITE | EV_PERSIST, added only while connecting / partial write */
+    struct event *flush; /* pure event, activated by the first command of an iteration */
+    struct event *timer; /* deadline */
+    const redisconn__ev_hooks *hooks;
+    void *owner;
+    int *destroyed;       /* points at a stack flag while a hiredis call is running */
+    uint64_t deadline_us; /* armed deadline, 0 = none */
+    unsigned reading : 1;
+    unsigned writing : 1;
+    unsigned flush_pending : 1;
+    unsigned in_flush : 1;
+} ev_adapter;
+
+/*
+ * Guards around calls that may free the context. hiredis can free it from
+ * inside redisAsyncHandleRead/Write (I/O error, EOF, a reply callback that
+ * asked for a free); the cleanup hook then sets *destroyed. Guards nest: an
+ * inner destruction is propagated to the outer flag.
+ */
+typedef struct guard {
+    int destroyed;
+    int *saved;
+} guard;
+
+static void guard_enter(ev_adapter *e, guard *g)
+{
+    g->destroyed = 0;
+    g->saved = e->destroyed;
+    e->destroyed = &g->destroyed;
+}
+
+/* Returns 1 when the adapter is gone and must not be touched. */
+static int guard_leave(ev_adapter *e, guard *g)
+{
+    if (g->destroyed) {
+        if (g->saved) *g->saved = 1;
+        return 1;
+    }
+    e->destroyed = g->saved;
+    return 0;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    ev_adapter *e = arg;
+    guard g;
+    (void)fd;
+    (void)what;
+    guard_enter(e, &g);
+    redisAsyncHandleRead(e->ac);
+    guard_leave(e, &g);
+}
+
+static void handle_write(ev_adapter *e, int from_flush)
+{
+    guard g;
+    guard_enter(e, &g);
+    e->in_flush = from_flush ? 1u : 0u;
+    redisAsyncHandleWrite(e->ac);
+    if (guard_leave(e, &g)) return;
+    e->in_flush = 0;
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    handle_write(arg, 0);
+}
+
+/* Runs once per loop iteration in which commands were queued: one write(2)
+ * carries every command queued since the last flush. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    ev_adapter *e = arg;
+    (void)fd;
+    (void)what;
+    e->flush_pending = 0;
+    if (e->writing) return; /* EV_WRITE is registered and will send everything */
+    handle_write(e, 1);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    ev_adapter *e = arg;
+    guard g;
+    (void)fd;
+    (void)what;
+    e->deadline_us = 0;
+    guard_enter(e, &g);
+    e->hooks->on_deadline(e->owner);
+    guard_leave(e, &g);
+}
+
+static void ev_add_read(void *privdata)
+{
+    ev_adapter *e = privdata;
+    if (e->reading) return;
+    if (event_add(e->rd, NULL) == 0) e->reading = 1;
+}
+
+static void ev_del_read(void *privdata)
+{
+    ev_adapter *e = privdata;
+    if (!e->reading) return;
+    event_del(e->rd);
+    e->reading = 0;
+}
+
+/* hiredis calls this for every command. Before the connection is up, and
+ * when called from a flush that could not write everything, it registers
+ * EV_WRITE; otherwise it only makes sure a flush runs this iteration. */
+static void ev_add_write(void *privdata)
+{
+    ev_adapter *e = privdata;
+    if (e->writing) return;
+    if (e->in_flush || !(e->ac->c.flags & REDIS_CONNECTED)) {
+        if (event_add(e->wr, NULL) == 0) e->writing = 1;
+        return;
+    }
+    if (!e->flush_pending) {
+        e->flush_pending = 1;
+        event_active(e->flush, EV_WRITE, 1);
+    }
+}
+
+static void ev_del_write(void *privdata)
+{
+    ev_adapter *e = privdata;
+    if (!e->writing) return;
+    event_del(e->wr);
+    e->writing = 0;
+}
+
+static void free_events(ev_adapter *e)
+{
+    if (e->rd) event_free(e->rd);
+    if (e->wr) event_free(e->wr);
+    if (e->flush) event_free(e->flush);
+    if (e->timer) event_free(e->timer);
+}
+
+/* hiredis is freeing the context: drop our events and tell the owner. */
+static void ev_cleanup(void *privdata)
+{
+    ev_adapter *e = privdata;
+    const redisconn__ev_hooks *hooks = e->hooks;
+    void *owner = e->owner;
+    if (e->destroyed) *e->destroyed = 1;
+    e->ac->ev.data = NULL;
+    free_events(e);
+    free(e);
+    hooks->on_cleanup(owner);
+}
+
+int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
+                         const redisconn__ev_hooks *hooks, void *owner)
+{
+    ev_adapter *e;
+    evutil_socket_t fd = ac->c.fd;
+
+    if (ac->ev.data != NULL) return -1;
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) return -1;
+    e->ac = ac;
+    e->hooks = hooks;
+    e->owner = owner;
+    e->rd = event_new(base, fd, EV_READ | EV_PERSIST, on_read, e);
+    e->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, e);
+    e->flush = event_new(base, -1, 0, on_flush, e);
+    e->timer = event_new(base, -1, 0, on_timer, e);
+    if (!e->rd || !e->wr || !e->flush || !e->timer) {
+        free_events(e);
+        free(e);
+        return -1;
+    }
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    ac->ev.data = e;
+    return 0;
+}
+
+void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us)
+{
+    ev_adapter *e = ac->ev.data;
+    struct timeval tv;
+    uint64_t now, rel;
+
+    if (e == NULL) return;
+    if (deadline_us == 0) {
+        if (e->deadline_us) event_del(e->timer);
+        e->deadline_us = 0;
+        return;
+    }
+    if (e->deadline_us && e->deadline_us <= deadline_us) return;
+    now = redisconn__now_us();
+    rel = deadline_us > now ? deadline_us - now : 0;
+    tv.tv_sec = (time_t)(rel / 1000000u);
+    tv.tv_usec = (suseconds_t)(rel % 1000000u);
+    if (event_add(e->timer, &tv) == 0) e->deadline_us = deadline_us;
+}

@@ -1,0 +1,45 @@
+/*
+ * libevent_adapter.h — binds a hiredis 0.14 redisAsyncContext to a libevent
+ * event_base. Internal to redisconn; knows nothing of pools.
+ *
+ * Differences from <hiredis/adapters/libevent.h>:
+ *  - the read event is persistent: registered once, never re-armed per reply;
+ *  - commands do not register write interest: the first command of a loop
+ *    iteration activates a per-connection flush event (no syscall), and every
+ *    command queued before it runs goes out in one write(2). Write interest
+ *    (EV_WRITE) is registered only while connecting or after a partial write;
+ *  - a deadline timer, which hiredis 0.14 lacks; the owner uses it for the
+ *    connect timeout and the command timeout;
+ *  - the context may be freed from inside any hiredis call the adapter makes
+ *    (a reply callback freeing it, an I/O error); the adapter notices and never
+ *    touches freed memory afterwards.
+ */
+#ifndef REDISCONN_LIBEVENT_ADAPTER_H
+#define REDISCONN_LIBEVENT_ADAPTER_H
+
+#include <stdint.h>
+
+#include <hiredis/async.h>
+
+struct event_base;
+
+typedef struct redisconn__ev_hooks {
+    /* The deadline set with redisconn__ev_deadline() passed. Runs from the
+     * loop, outside any hiredis call: the owner may free the context here. */
+    void (*on_deadline)(void *owner);
+    /* hiredis is freeing the context (after running pending callbacks with
+     * NULL replies). The adapter's memory is already released; the owner must
+     * not touch the context after returning and must not free it. */
+    void (*on_cleanup)(void *owner);
+} redisconn__ev_hooks;
+
+/* Attaches `ac` to `base`. Returns 0, or -1 on out of memory or when `ac`
+ * already has an adapter. `hooks` must outlive the context. */
+int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
+                         const redisconn__ev_hooks *hooks, void *owner);
+
+/* Arms the deadline timer to fire at `deadline_us` (redisconn__now_us() clock)
+ * unless it is already armed for an earlier time. 0 disarms it. */
+void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us);
+
+#endif

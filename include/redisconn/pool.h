@@ -1,0 +1,254 @@
+/*
+ * redisconn/pool.h — an asynchronous Redis connection pool on a libevent
+ * event_base, re-creating go.chromium.org/luci/server/redisconn's NewPool.
+ *
+ * THREADS. A pool belongs to one event_base and to the thread that runs it.
+ * Every function here must be called from that thread, and every callback runs
+ * on it. A daemon with N loop threads creates N pools.
+ *
+ * CALLBACK CONTRACT (libuv's rule). A call that takes a callback either
+ * returns an error (NULL handle, negative status) and the callback never
+ * fires, or succeeds and the callback fires exactly once, later, from the event
+ * loop — never from inside the call that started it. Callbacks may call any
+ * function of this header, including releasing, canceling and closing.
+ *
+ * OWNERSHIP. The pool owns every redisconn_conn. A connection delivered to an
+ * acquire callback is leased to the caller until redisconn_release(); after
+ * that the pointer must not be used. hiredis replies passed to reply callbacks
+ * are freed when the callback returns: copy what you keep.
+ */
+#ifndef REDISCONN_POOL_H
+#define REDISCONN_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+
+/** The pool. Opaque; created by redisconn_pool_new*(), freed by redisconn_pool_close(). */
+typedef struct redisconn_pool redisconn_pool;
+/** A leased connection. Opaque; valid from its acquire callback until redisconn_release(). */
+typedef struct redisconn_conn redisconn_conn;
+/** A pending acquire. Opaque; valid until its callback returns. */
+typedef struct redisconn_acquire redisconn_acquire;
+
+/**
+ * Pool options. A plain struct: call redisconn_pool_options_init() first, then
+ * change what you need. Strings are copied by redisconn_pool_new_with_options();
+ * the caller keeps ownership of its own buffers.
+ */
+typedef struct redisconn_pool_options {
+    /** Most idle connections kept; extra ones are closed on release. Default 64. */
+    int max_idle;
+    /** Most connections open at once (idle + leased + dialing); 0 = no limit. Default 512. */
+    int max_active;
+    /** Idle connections older than this are closed by a timer. 0 = never. Default 180000 (3 min). */
+    int64_t idle_timeout_ms;
+    /** 1: acquire waits for a connection when max_active is reached; 0: fails EXHAUSTED. Default 1. */
+    int wait;
+    /** Most acquires waiting at once; further ones fail EXHAUSTED. 0 = no limit. Default 0. */
+    int max_waiters;
+    /** Dial deadline: DNS + TCP connect + AUTH + SELECT. 0 = none. Default 5000. */
+    int connect_timeout_ms;
+    /** A command without its reply after this long fails with TIMEOUT. 0 = none. Default 5000. */
+    int command_timeout_ms;
+    /** PING a connection on borrow when it sat idle longer than this. <0 = never. Default 60000. */
+    int64_t test_on_borrow_ms;
+    /** Connections older than this are closed instead of reused. 0 = no limit. Default 0. */
+    int64_t max_conn_lifetime_ms;
+    /** Idle connections kept open (pre-warmed) even with no traffic. Default 0. */
+    int min_idle;
+    /** Logical database SELECTed on every new connection. Default 0. */
+    int db;
+    /** AUTH user name (Redis 6 ACL); NULL = password-only AUTH. Default NULL. */
+    const char *username;
+    /** AUTH password; NULL = no AUTH. Never logged. Default NULL. */
+    const char *password;
+    /** Log hook; NULL = silent. Default NULL. */
+    redisconn_log_fn log_fn;
+    /** Passed to log_fn. */
+    void *log_arg;
+    /** Least level passed to log_fn. Default REDISCONN_LOG_INFO. */
+    int log_level;
+} redisconn_pool_options;
+
+/** Fills `opts` with the seed's NewPool defaults (see field comments). */
+REDISCONN_EXPORT void redisconn_pool_options_init(redisconn_pool_options *opts);
+
+/**
+ * Creates a pool with the seed's defaults, like Go's NewPool(addr, db).
+ *
+ * `addr` is "host:port", "[ipv6]:port" or "unix:/path/to/socket"; it is parsed
+ * now and copied. A host name is resolved asynchronously (evdns) at each dial,
+ * so it never blocks the loop. No connection is opened until first use.
+ *
+ * Returns NULL on a malformed address, a port outside 1..65535, a negative db,
+ * a NULL base, or out of memory. The pool lives until redisconn_pool_close()
+ * has completed; `base` must outlive it.
+ */
+REDISCONN_EXPORT redisconn_pool *redisconn_pool_new(struct event_base *base, const char *addr,
+                                                    int db);
+
+/**
+ * Like redisconn_pool_new() with explicit options (`opts->db` is the database).
+ * `opts` may be NULL for the defaults. Also returns NULL when an option is out
+ * of range (negative sizes or timeouts, max_idle or min_idle above max_active).
+ * If `err` is not NULL it receives the status explaining a NULL return.
+ */
+REDISCONN_EXPORT redisconn_pool *redisconn_pool_new_with_options(struct event_base *base,
+                                                                 const char *addr,
+                                                                 const redisconn_pool_options *opts,
+                                                                 int *err);
+
+/**
+ * Acquire callback. Exactly one of `conn` and a non-OK `status` is set:
+ * on success `status` is REDISCONN_OK and `conn` is leased to you; otherwise
+ * `conn` is NULL, `status` says why (TIMEOUT, CANCELED, EXHAUSTED, CLOSED,
+ * CONNECT, AUTH, SELECT, RESOLVE, IO, NOMEM) and `errmsg` may carry the
+ * server's or system's message (valid during the call only, else NULL).
+ */
+typedef void (*redisconn_acquire_cb)(redisconn_conn *conn, int status, const char *errmsg,
+                                     void *arg);
+
+/**
+ * Leases a connection: an idle one (most recently used first), a new one if
+ * under max_active, or the next one released (waiters are served strictly
+ * FIFO). A connection idle longer than test_on_borrow_ms is PINGed first.
+ *
+ * `timeout_ms` > 0 bounds the wait; 0 waits without limit (the pool's connect
+ * timeout still bounds dials). Returns a handle for redisconn_acquire_cancel(),
+ * valid until the callback returns; or NULL if `pool` or `cb` is NULL,
+ * `timeout_ms` is negative, or memory is short — then `cb` never fires.
+ * After pool close, acquire still returns a handle and `cb` gets CLOSED.
+ */
+REDISCONN_EXPORT redisconn_acquire *redisconn_pool_acquire(redisconn_pool *pool, int64_t timeout_ms,
+                                                           redisconn_acquire_cb cb, void *arg);
+
+/**
+ * Cancels a pending acquire: its callback fires (from the loop, not from this
+ * call) with REDISCONN_ERR_CANCELED and no connection; a connection already
+ * chosen for it goes back to the pool. Returns REDISCONN_OK, or
+ * REDISCONN_ERR_STATE when called from the acquire's own callback (nothing to
+ * cancel then). Passing a handle whose callback has returned is undefined.
+ */
+REDISCONN_EXPORT int redisconn_acquire_cancel(redisconn_acquire *req);
+
+/**
+ * Reply callback. `status` is REDISCONN_OK when Redis answered: `reply` is the
+ * answer (maybe a REDIS_REPLY_ERROR reply) and is freed when the callback
+ * returns. Otherwise `reply` is NULL and `status` says why: TIMEOUT (the
+ * command timeout passed: the connection is closed so that a late reply can
+ * never reach anyone), IO (the connection broke), CLOSED, NOMEM.
+ * `conn` is the connection the command ran on (NULL for pool-level commands);
+ * if the lease was already released, it may only be compared, not used.
+ */
+typedef void (*redisconn_reply_cb)(redisconn_conn *conn, int status, redisReply *reply,
+                                   void *privdata);
+
+/**
+ * Sends a command on a leased connection, hiredis format string syntax
+ * ("SET %s %b", key, val, len). The callback fires exactly once — except for
+ * (P)SUBSCRIBE and MONITOR, whose callback fires for every message and then
+ * once more with a non-OK status when the connection closes. `cb` may be NULL.
+ *
+ * Commands hiredis 0.14 cannot track (SSUBSCRIBE, SUNSUBSCRIBE, HELLO,
+ * CLIENT REPLY) are refused with REDISCONN_ERR_UNSUPPORTED. Returns
+ * REDISCONN_OK, INVALID (bad arguments or format), IO (connection already
+ * broken), STATE (connection released) or NOMEM; on error `cb` never fires.
+ */
+REDISCONN_EXPORT int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
+                                       const char *fmt, ...) REDISCONN_PRINTF(4, 5);
+
+/** va_list variant of redisconn_command(). */
+REDISCONN_EXPORT int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
+                                        const char *fmt, va_list ap);
+
+/**
+ * Argument-vector variant of redisconn_command(): `argc` arguments, lengths
+ * from `argvlen` (NULL = strlen). The arguments are copied before returning.
+ */
+REDISCONN_EXPORT int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb,
+                                            void *privdata, int argc, const char **argv,
+                                            const size_t *argvlen);
+
+/**
+ * Returns the lease. Commands still in flight complete and call back their
+ * owners; the connection is reused only after they drain. A connection left
+ * in MULTI or WATCH, or on another database, is reset (DISCARD, UNWATCH,
+ * SELECT) before reuse; one left subscribed or monitoring, or broken, is
+ * closed. A reusable connection goes straight to the oldest waiter if any.
+ * `conn` must not be used after this call. Releasing NULL is a no-op.
+ */
+REDISCONN_EXPORT void redisconn_release(redisconn_conn *conn);
+
+/** The pool a connection belongs to. */
+REDISCONN_EXPORT redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn);
+
+/**
+ * The last error message seen on the connection (hiredis's errstr or a server
+ * error during the handshake), or NULL. Valid until the next call on `conn`.
+ */
+REDISCONN_EXPORT const char *redisconn_conn_errstr(const redisconn_conn *conn);
+
+/**
+ * Pool statistics, a plain struct filled by redisconn_pool_get_stats().
+ * The first six fields are the seed's redis.PoolStats.
+ */
+typedef struct redisconn_pool_stats {
+    int active_count;          /**< connections open or opening (idle + in use + dialing + other) */
+    int idle_count;            /**< connections in the idle list */
+    int in_use_count;          /**< connections leased to callers */
+    uint64_t wait_count;       /**< acquires that had to wait, total */
+    uint64_t wait_duration_us; /**< time those acquires waited, total, microseconds */
+    int waiting_count;         /**< acquires waiting now */
+    int dialing_count;         /**< connections being opened now */
+    uint64_t acquires;         /**< acquire calls that returned a handle */
+    uint64_t dials;            /**< connections attempted */
+    uint64_t dial_errors;      /**< connection attempts that failed */
+    uint64_t acquire_timeouts; /**< acquires failed with TIMEOUT */
+    uint64_t command_timeouts; /**< connections closed because a command timed out */
+    uint64_t pings;            /**< PINGs sent on borrow */
+    uint64_t resets;           /**< dirty connections reset before reuse */
+    uint64_t closed_idle_timeout; /**< closed by the idle timer */
+    uint64_t closed_lifetime;     /**< closed because older than max_conn_lifetime */
+    uint64_t closed_max_idle;     /**< closed on release because max_idle were idle */
+    uint64_t closed_broken;       /**< closed because the connection broke (EOF, error, failed PING) */
+    uint64_t closed_dirty;        /**< closed because the connection could not be reset */
+    uint64_t closed_pool_closed;  /**< closed because the pool closed */
+} redisconn_pool_stats;
+
+/** Copies the current statistics into `*stats`. */
+REDISCONN_EXPORT void redisconn_pool_get_stats(const redisconn_pool *pool,
+                                               redisconn_pool_stats *stats);
+
+/** The event_base the pool runs on. */
+REDISCONN_EXPORT struct event_base *redisconn_pool_base(const redisconn_pool *pool);
+
+/** Pool close completion callback: the pool is freed when it returns. */
+typedef void (*redisconn_pool_close_cb)(redisconn_pool *pool, void *arg);
+
+/**
+ * Closes the pool. Every waiting acquire fails with CLOSED, idle connections
+ * and dials in progress are closed, leased connections are closed when
+ * released, and further acquires fail with CLOSED. When nothing refers to the
+ * pool any more it is freed and `cb` (may be NULL) fires once, from the loop.
+ * No callback is lost and none fires twice. Calling it twice is an error
+ * (REDISCONN_ERR_STATE); `pool` must not be used once `cb` has run.
+ */
+REDISCONN_EXPORT int redisconn_pool_close(redisconn_pool *pool, redisconn_pool_close_cb cb,
+                                          void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REDISCONN_POOL_H */
