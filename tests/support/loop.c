@@ -1,0 +1,97 @@
+/* loop.c: event-loop helpers, fd counting, free ports, log capture. */
+#include "support/support.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+int64_t rt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+static int flag_pred(void *arg)
+{
+    return *(const int *)arg != 0;
+}
+
+int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg,
+                       int timeout_ms)
+{
+    /* A persistent tick keeps EVLOOP_ONCE from blocking past the deadline. */
+    struct timeval tick = {0, 5000};
+    struct event *ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+    int64_t end = rt_now_ms() + timeout_ms;
+    int ok;
+    event_add(ev, &tick);
+    while (!(ok = pred(arg)) && rt_now_ms() < end) event_base_loop(base, EVLOOP_ONCE);
+    event_free(ev);
+    return ok;
+}
+
+int rt_loop_until(struct event_base *base, const int *flag, int timeout_ms)
+{
+    return rt_loop_until_pred(base, flag_pred, (void *)flag, timeout_ms);
+}
+
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+void rt_loop_for(struct event_base *base, int ms)
+{
+    rt_loop_until_pred(base, never, NULL, ms);
+}
+
+int rt_count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the DIR's own fd */
+}
+
+int rt_free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+void rt_log_fn(int level, const char *msg, void *arg)
+{
+    rt_log *log = arg;
+    int n = snprintf(log->buf + log->len, sizeof(log->buf) - log->len, "[%d] %s\n", level, msg);
+    if (n > 0 && log->len + (size_t)n < sizeof(log->buf)) log->len += (size_t)n;
+    log->lines++;
+}
