@@ -113,7 +113,7 @@ REDISCONN_EXPORT redisconn_pool *redisconn_pool_new_with_options(struct event_ba
  * Acquire callback. Exactly one of `conn` and a non-OK `status` is set:
  * on success `status` is REDISCONN_OK and `conn` is leased to you; otherwise
  * `conn` is NULL, `status` says why (TIMEOUT, CANCELED, EXHAUSTED, CLOSED,
- * CONNECT, AUTH, SELECT, RESOLVE, IO, NOMEM) and `errmsg` may carry the
+ * CONNECT, AUTH, SELECT, RESOLVE, PROTOCOL, IO, NOMEM) and `errmsg` may carry the
  * server's or system's message (valid during the call only, else NULL).
  */
 typedef void (*redisconn_acquire_cb)(redisconn_conn *conn, int status, const char *errmsg,
@@ -207,7 +207,7 @@ typedef struct redisconn_pool_stats {
     int active_count;          /**< connections open or opening (idle + in use + dialing + other) */
     int idle_count;            /**< connections in the idle list */
     int in_use_count;          /**< connections leased to callers */
-    uint64_t wait_count;       /**< acquires that had to wait, total */
+    uint64_t wait_count;       /**< acquires that waited because max_active was reached */
     uint64_t wait_duration_us; /**< time those acquires waited, total, microseconds */
     int waiting_count;         /**< acquires waiting now */
     int dialing_count;         /**< connections being opened now */

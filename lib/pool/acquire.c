@@ -166,7 +166,7 @@ static void enqueue(redisconn_acquire *req, int front)
         req_finish(req, REDISCONN_ERR_EXHAUSTED, "connection pool exhausted");
         return;
     }
-    if (!req->waited) {
+    if (!can_dial && !req->waited) { /* waits for a release, not just a dial: the seed's WaitCount */
         req->waited = 1;
         req->start_us = redisconn__now_us();
     }
