@@ -295,10 +295,11 @@ int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privda
                        const char *fmt, va_list ap)
 {
     char *cmd = NULL;
-    int rc = check_leased(conn);
+    int len, rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
     if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    return user_send(conn, cb, privdata, cmd, redisvFormatCommand(&cmd, fmt, ap));
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    return user_send(conn, cb, privdata, cmd, len);
 }
 
 int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
@@ -316,12 +317,13 @@ int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *pr
                            const char **argv, const size_t *argvlen)
 {
     char *cmd = NULL;
-    int rc = check_leased(conn);
+    int len, rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
     if (argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
     for (int i = 0; i < argc; i++)
         if (argv[i] == NULL) return REDISCONN_ERR_INVALID;
-    return user_send(conn, cb, privdata, cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen));
+    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return user_send(conn, cb, privdata, cmd, len);
 }
 
 redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn)

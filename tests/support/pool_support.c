@@ -118,9 +118,14 @@ int rt_wait_reply(rt_env *env, rt_reply *r, int timeout_ms)
 
 redisconn_conn *rt_acquire_ok(rt_env *env)
 {
+    return rt_acquire_ok_on(env->pool, env->base);
+}
+
+redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base)
+{
     rt_acq a = {0};
-    cr_assert_not_null(redisconn_pool_acquire(env->pool, 5000, rt_acq_cb, &a));
-    cr_assert(rt_wait_acq(env, &a, 6000), "acquire did not complete");
+    cr_assert_not_null(redisconn_pool_acquire(pool, 5000, rt_acq_cb, &a));
+    cr_assert(rt_loop_until(base, &a.calls, 6000), "acquire did not complete");
     cr_assert_eq(a.status, REDISCONN_OK, "acquire: %s (%s)", redisconn_strerror(a.status),
                  a.errmsg);
     return a.conn;

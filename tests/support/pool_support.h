@@ -58,6 +58,7 @@ int rt_wait_reply(rt_env *env, rt_reply *r, int timeout_ms);
 
 /* Acquires synchronously (runs the loop): asserts success, returns the conn. */
 redisconn_conn *rt_acquire_ok(rt_env *env);
+redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base);
 /* Runs one command on `conn` and waits for its reply. */
 void rt_command_wait(rt_env *env, redisconn_conn *conn, rt_reply *out, const char *fmt, ...);
 
