@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Shared by scripts/test, scripts/demo and scripts/bench: installing the Debian
+# packages the project needs, and throwaway redis-servers on free loopback ports.
+
+REDISCONN_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libevent-dev
+                    libhiredis-dev libcriterion-dev redis-server redis-tools curl gnuplot-nox
+                    valgrind strace)
+
+# Installs whatever of REDISCONN_PACKAGES is missing (apt-get, as root or via sudo).
+install_deps() {
+    local missing=()
+    for p in "${REDISCONN_PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+        "${missing[@]}"
+}
+
+# start_redis DIR: starts redis-server on a free loopback port with data in DIR;
+# sets REDIS_PORT and REDIS_PID.
+start_redis() {
+    local dir=$1 port
+    mkdir -p "$dir"
+    for _ in $(seq 1 30); do
+        port=$((20000 + RANDOM % 30000))
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$dir" --logfile "$dir/redis.log" --daemonize yes \
+            --pidfile "$dir/redis.pid" >/dev/null 2>&1 || continue
+        for _ in $(seq 1 100); do
+            if redis-cli -p "$port" ping >/dev/null 2>&1; then
+                REDIS_PORT=$port
+                REDIS_PID=$(cat "$dir/redis.pid")
+                return 0
+            fi
+            sleep 0.05
+        done
+        [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+    done
+    echo "could not start redis-server" >&2
+    return 1
+}
+
+# stop_redis: stops the server started by start_redis.
+stop_redis() {
+    [ -n "${REDIS_PID:-}" ] || return 0
+    kill "$REDIS_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    REDIS_PID=
+}

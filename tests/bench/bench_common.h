@@ -1,0 +1,124 @@
+/* bench_common.h — argument parsing, latency recording and the result line
+ * shared by the benchmarks in tests/bench/. Header-only so each benchmark is
+ * one self-contained executable. */
+#ifndef REDISCONN_BENCH_COMMON_H
+#define REDISCONN_BENCH_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct bench_args {
+    const char *host;
+    int port;
+    int concurrency;
+    long total;
+    int pool_size; /* -s, 0 = concurrency */
+    const char *mode;
+    const char *unix_path;
+} bench_args;
+
+static inline uint64_t bench_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static inline void bench_usage(const char *prog, const char *modes)
+{
+    fprintf(stderr,
+            "usage: %s -p PORT -c CONCURRENCY -n TOTAL [-s POOL_MAX_ACTIVE] [-m MODE] [-h HOST]\n"
+            "  modes: %s\n"
+            "  prints one result line ending in ops_per_sec=N\n",
+            prog, modes);
+}
+
+/* getopt-based parsing; exits 2 on bad input. */
+static inline bench_args bench_parse(int argc, char **argv, const char *modes, const char *dflt)
+{
+    bench_args a = {"127.0.0.1", 6379, 64, 100000, 0, dflt, NULL};
+    int opt;
+    while ((opt = getopt(argc, argv, "p:c:n:s:m:h:")) != -1) {
+        switch (opt) {
+        case 'p':
+            a.port = atoi(optarg);
+            break;
+        case 'c':
+            a.concurrency = atoi(optarg);
+            break;
+        case 'n':
+            a.total = atol(optarg);
+            break;
+        case 's':
+            a.pool_size = atoi(optarg);
+            break;
+        case 'm':
+            a.mode = optarg;
+            break;
+        case 'h':
+            a.host = optarg;
+            break;
+        default:
+            bench_usage(argv[0], modes);
+            exit(2);
+        }
+    }
+    if (a.port <= 0 || a.port > 65535 || a.concurrency <= 0 || a.total <= 0 || a.pool_size < 0) {
+        bench_usage(argv[0], modes);
+        exit(2);
+    }
+    if (a.pool_size == 0) a.pool_size = a.concurrency;
+    return a;
+}
+
+/* Latency samples, one per completed request (µs). */
+typedef struct bench_lat {
+    uint32_t *us;
+    long n, cap;
+} bench_lat;
+
+static inline void bench_lat_init(bench_lat *l, long cap)
+{
+    l->us = malloc((size_t)cap * sizeof(uint32_t));
+    l->n = 0;
+    l->cap = cap;
+}
+
+static inline void bench_lat_add(bench_lat *l, uint64_t us)
+{
+    if (l->n < l->cap) l->us[l->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int bench_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static inline uint32_t bench_pct(bench_lat *l, double p)
+{
+    long i;
+    if (l->n == 0) return 0;
+    i = (long)(p * (double)(l->n - 1));
+    return l->us[i];
+}
+
+/* Prints the result line; the last field is ops_per_sec=N (tools parse it). */
+static inline void bench_report(const char *name, const bench_args *a, long done, long errors,
+                                uint64_t elapsed_us, bench_lat *l)
+{
+    double secs = (double)elapsed_us / 1e6;
+    qsort(l->us, (size_t)l->n, sizeof(uint32_t), bench_cmp_u32);
+    printf("bench=%s mode=%s concurrency=%d pool=%d total=%ld errors=%ld seconds=%.3f "
+           "p50_us=%u p99_us=%u ops_per_sec=%.0f\n",
+           name, a->mode, a->concurrency, a->pool_size, done, errors, secs, bench_pct(l, 0.50),
+           bench_pct(l, 0.99), secs > 0 ? (double)done / secs : 0.0);
+    fflush(stdout);
+    free(l->us);
+}
+
+#endif
