@@ -2,6 +2,7 @@
  * commands in flight, MULTI / WATCH / SELECT / SUBSCRIBE reset or closed,
  * command timeouts, and late replies that must not reach the next borrower. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -242,4 +243,44 @@ Test(pool_state, release_inside_a_reply_callback_is_allowed)
     rt_loop_for(env.base, 10);
     cr_assert_eq(stats().idle_count, 1);
     cr_assert_eq(stats().in_use_count, 0);
+}
+
+Test(pool_state, unsubscribed_subscription_still_gets_its_final_call)
+{
+    rt_reply sub = {0};
+    one_conn_pool(5000);
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(redisconn_command(c, on_message, &sub, "SUBSCRIBE %s", "ch2"), REDISCONN_OK);
+    cr_assert(rt_wait_reply(&env, &sub, 2000));
+    cr_assert_eq(redisconn_command(c, rt_reply_cb, &sub, "UNSUBSCRIBE %s", "ch2"),
+                 REDISCONN_ERR_INVALID, "UNSUBSCRIBE takes no callback");
+    cr_assert_eq(redisconn_command(c, NULL, NULL, "UNSUBSCRIBE %s", "ch2"), REDISCONN_OK);
+    for (int i = 0; i < 100 && sub.calls < 2; i++) rt_loop_for(env.base, 10);
+    cr_assert_eq(sub.calls, 2, "the unsubscribe confirmation");
+    redisconn_release(c);
+    rt_loop_for(env.base, 50);
+    cr_assert_eq(sub.calls, 3);
+    cr_assert_neq(sub.status, REDISCONN_OK);
+}
+
+Test(pool_state, large_values_survive_partial_writes)
+{
+    enum { SIZE = 8 * 1024 * 1024 };
+    rt_reply r;
+    char *big = malloc(SIZE);
+    for (size_t i = 0; i < SIZE; i++) big[i] = (char)('a' + i % 26);
+    rt_env_pool(&env, NULL);
+    redisconn_conn *c = rt_acquire_ok(&env);
+    memset(&r, 0, sizeof(r));
+    cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "SET big %b", big, (size_t)SIZE),
+                 REDISCONN_OK);
+    cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "STRLEN big"), REDISCONN_OK);
+    for (int i = 0; i < 300 && r.calls < 2; i++) rt_loop_for(env.base, 10);
+    cr_assert_eq(r.calls, 2);
+    cr_assert_eq(r.integer, SIZE);
+    rt_command_wait(&env, c, &r, "GETRANGE big %d %d", SIZE - 3, SIZE - 1);
+    cr_assert_eq(r.len, 3);
+    cr_assert_eq(memcmp(r.str, big + SIZE - 3, 3), 0);
+    redisconn_release(c);
+    free(big);
 }

@@ -156,7 +156,8 @@ typedef void (*redisconn_reply_cb)(redisconn_conn *conn, int status, redisReply 
 
 /**
  * Sends a command on a leased connection, hiredis format string syntax
- * ("SET %s %b", key, val, len). The callback fires exactly once — except for
+ * ("SET %s %b", key, val, len; %b is hiredis's binary-safe pointer + size_t,
+ * so no printf format checking is declared). The callback fires exactly once — except for
  * (P)SUBSCRIBE and MONITOR, whose callback fires for every message and then
  * once more with a non-OK status when the connection closes. `cb` may be NULL.
  *
@@ -166,7 +167,7 @@ typedef void (*redisconn_reply_cb)(redisconn_conn *conn, int status, redisReply 
  * broken), STATE (connection released) or NOMEM; on error `cb` never fires.
  */
 REDISCONN_EXPORT int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
-                                       const char *fmt, ...) REDISCONN_PRINTF(4, 5);
+                                       const char *fmt, ...);
 
 /** va_list variant of redisconn_command(). */
 REDISCONN_EXPORT int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,

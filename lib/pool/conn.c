@@ -30,13 +30,19 @@ redisconn_conn *redisconn__conn_new(redisconn_pool *pool)
     return conn;
 }
 
-/* Frees a dead connection's memory: streaming records and the struct. */
+/* Frees a dead connection's memory: streaming records and the struct. A
+ * subscription that ended by UNSUBSCRIBE (hiredis dropped it without a NULL
+ * call) gets its final call here, from the loop. */
 void redisconn__conn_free(redisconn_conn *conn)
 {
     redisconn__link *l;
     while ((l = redisconn__list_first(&conn->streams)) != NULL) {
+        redisconn__cmd *rec = REDISCONN_CONTAINER_OF(l, redisconn__cmd, link);
         redisconn__list_remove(l);
-        free(REDISCONN_CONTAINER_OF(l, redisconn__cmd, link));
+        if (!rec->finished && rec->cb)
+            rec->cb(conn, conn->abort_status ? conn->abort_status : REDISCONN_ERR_CLOSED, NULL,
+                    rec->privdata);
+        free(rec);
     }
     free(conn);
 }

@@ -196,7 +196,7 @@ void redisconn__conn_free(redisconn_conn *conn);
 int redisconn__conn_send(redisconn_conn *conn, int kind, redisconn_reply_cb cb, void *privdata,
                          const char *cmd, size_t len, uint64_t deadline_us);
 int redisconn__conn_sendf(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
-                          uint64_t deadline_us, const char *fmt, ...) REDISCONN_PRINTF(5, 6);
+                          uint64_t deadline_us, const char *fmt, ...);
 void redisconn__conn_close(redisconn_conn *conn, int why, int abort_status);
 int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
 void redisconn__conn_set_error(redisconn_conn *conn, const char *msg);
