@@ -79,6 +79,8 @@ typedef struct redisconn_pool_options {
     void *log_arg;
     /** Least level passed to log_fn. Default REDISCONN_LOG_INFO. */
     int log_level;
+    /** Most connections carrying pool-level commands (counted in max_active). >= 1. Default 2. */
+    int max_shared;
 } redisconn_pool_options;
 
 /** Fills `opts` with the seed's NewPool defaults (see field comments). */
@@ -191,6 +193,41 @@ REDISCONN_EXPORT int redisconn_command_argv(redisconn_conn *conn, redisconn_repl
  */
 REDISCONN_EXPORT void redisconn_release(redisconn_conn *conn);
 
+/**
+ * Pool-level command: no lease. The pool puts the command on a shared
+ * connection (the one with the fewest replies outstanding), opening up to
+ * `max_shared` of them, and pipelines it with every other command issued in
+ * the same loop iteration (one write per connection). The callback fires
+ * exactly once, from the loop, with `conn` NULL.
+ *
+ * Only stateless commands: MULTI/EXEC, WATCH, SELECT, (P)SUBSCRIBE, blocking
+ * commands (BLPOP, BRPOP, ..., WAIT), AUTH, CLIENT subcommands that change the
+ * connection and the like are refused with REDISCONN_ERR_LEASE_REQUIRED: lease
+ * a connection for them. `timeout_ms` > 0 overrides the pool's command timeout
+ * for this command (0 = the pool's). A timed-out command fails alone with
+ * TIMEOUT — its late reply is discarded — while the commands pipelined behind
+ * it keep their own deadlines; a connection whose timed-out command is still
+ * unanswered one command timeout later is closed, failing what is pending on
+ * it with TIMEOUT. A connection that breaks fails its pending commands with
+ * IO; they are not retried (they may have run).
+ *
+ * Returns REDISCONN_OK, or INVALID, CLOSED, UNSUPPORTED, LEASE_REQUIRED,
+ * NOMEM — then `cb` never fires.
+ */
+REDISCONN_EXPORT int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms,
+                                            redisconn_reply_cb cb, void *privdata,
+                                            const char *fmt, ...);
+
+/** va_list variant of redisconn_pool_command(). */
+REDISCONN_EXPORT int redisconn_pool_commandv(redisconn_pool *pool, int64_t timeout_ms,
+                                             redisconn_reply_cb cb, void *privdata,
+                                             const char *fmt, va_list ap);
+
+/** Argument-vector variant of redisconn_pool_command(); arguments are copied. */
+REDISCONN_EXPORT int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms,
+                                                 redisconn_reply_cb cb, void *privdata, int argc,
+                                                 const char **argv, const size_t *argvlen);
+
 /** The pool a connection belongs to. */
 REDISCONN_EXPORT redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn);
 
@@ -225,6 +262,9 @@ typedef struct redisconn_pool_stats {
     uint64_t closed_broken;       /**< closed because the connection broke (EOF, error, failed PING) */
     uint64_t closed_dirty;        /**< closed because the connection could not be reset */
     uint64_t closed_pool_closed;  /**< closed because the pool closed */
+    int shared_count;             /**< connections carrying pool-level commands */
+    uint64_t pool_commands;       /**< pool-level commands accepted */
+    uint64_t pool_command_timeouts; /**< pool-level commands failed with TIMEOUT */
 } redisconn_pool_stats;
 
 /** Copies the current statistics into `*stats`. */

@@ -263,6 +263,11 @@ void redisconn__pool_put(redisconn_conn *conn)
         redisconn__conn_close(conn, CLOSE_LIFETIME, REDISCONN_ERR_CLOSED);
         return;
     }
+    if (conn->for_shared || (!redisconn__list_empty(&pool->pending) &&
+                             pool->shared_n == 0 && pool->shared_dialing == 0)) {
+        redisconn__shared_adopt(conn);
+        return;
+    }
     l = redisconn__list_first(&pool->waiters);
     if (l != NULL) {
         redisconn__req_assign(REDISCONN_CONTAINER_OF(l, redisconn_acquire, node), conn);
@@ -292,7 +297,12 @@ static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
     redisconn__log(pool, REDISCONN_LOG_WARNING, "redisconn: cannot connect to %s: %s%s%s",
                    pool->addr.text, redisconn_strerror(status), conn->errstr[0] ? ": " : "",
                    conn->errstr);
-    if (pool->closed || l == NULL || pool->waiting <= pool->dialing) return;
+    if (conn->for_shared) {
+        redisconn__shared_dial_failed(pool, status, conn->errstr[0] ? conn->errstr : NULL);
+        return;
+    }
+    if (pool->closed || l == NULL || pool->waiting <= pool->dialing - pool->shared_dialing)
+        return;
     req_finish(REDISCONN_CONTAINER_OF(l, redisconn_acquire, node), status,
                conn->errstr[0] ? conn->errstr : NULL);
 }
@@ -342,10 +352,8 @@ void redisconn__pool_conn_dead(redisconn_conn *conn)
         redisconn__list_remove(&conn->all);
         pool->active--;
     }
-    if (prev == CONN_IDLE) {
-        redisconn__list_remove(&conn->node);
-        pool->idle_n--;
-    }
+    if (prev == CONN_IDLE) pool->idle_n--;
+    if (prev == CONN_IDLE || prev == CONN_SHARED) redisconn__list_remove(&conn->node);
     if (prev == CONN_DIALING)
         dial_failed(pool, conn);
     else
@@ -362,7 +370,7 @@ void redisconn__pool_conn_dead(redisconn_conn *conn)
 void redisconn__pool_ensure_dials(redisconn_pool *pool)
 {
     const redisconn_pool_options *o = &pool->opts;
-    int need = pool->waiting - pool->dialing;
+    int need = pool->waiting - (pool->dialing - pool->shared_dialing);
     if (pool->closed) return;
     if (o->min_idle > 0 && redisconn__now_us() >= pool->dial_backoff_until) {
         int warm = o->min_idle - pool->idle_n - pool->dialing;

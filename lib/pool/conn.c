@@ -98,19 +98,25 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         stream_reply(rec, status, r);
         return;
     }
+    if (rec->abandoned) { /* timed out already: its owner has been told */
+        cb = NULL;
+        conn->abandoned--;
+    }
     redisconn__list_remove(&rec->link);
     free(rec);
-    if (kind == CMD_USER)
-        conn->inflight--;
-    else
+    if (kind == CMD_INTERNAL)
         conn->internal--;
-    if (cb) cb(conn, status, r, cb_arg);
-    if (kind == CMD_USER && conn->state == CONN_DRAINING && conn->inflight == 0)
-        redisconn__conn_recycle(conn);
+    else
+        conn->inflight--;
+    if (cb) cb(kind == CMD_POOL ? NULL : conn, status, r, cb_arg);
+    if (conn->inflight == 0 && kind != CMD_INTERNAL) {
+        if (conn->state == CONN_DRAINING) redisconn__conn_recycle(conn);
+        if (conn->state == CONN_SHARED) redisconn__shared_drained(conn);
+    }
 }
 
 /* The earliest deadline among pending commands, 0 if none. */
-static uint64_t earliest_deadline(const redisconn_conn *conn)
+uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn)
 {
     uint64_t min = 0;
     for (const redisconn__link *l = conn->cmds.next; l != &conn->cmds; l = l->next) {
@@ -126,11 +132,15 @@ static uint64_t earliest_deadline(const redisconn_conn *conn)
 static void on_deadline(void *owner)
 {
     redisconn_conn *conn = owner;
-    uint64_t next = earliest_deadline(conn), now;
+    uint64_t next = redisconn__conn_earliest_deadline(conn), now;
     if (next == 0 || conn->ac == NULL) return;
     now = redisconn__now_us();
     if (next > now) {
         redisconn__ev_deadline(conn->ac, next);
+        return;
+    }
+    if (conn->state == CONN_SHARED) {
+        redisconn__shared_deadline(conn, now);
         return;
     }
     if (conn->state == CONN_DIALING) {
@@ -209,6 +219,7 @@ int redisconn__conn_send(redisconn_conn *conn, int kind, redisconn_reply_cb cb, 
     rec->deadline_us = kind == CMD_STREAM ? 0 : deadline_us;
     rec->kind = (unsigned)kind & 3u;
     rec->finished = 0;
+    rec->abandoned = 0;
     if (redisAsyncFormattedCommand(conn->ac, on_reply, rec, cmd, len) != REDIS_OK) {
         free(rec);
         return REDISCONN_ERR_IO;
@@ -219,10 +230,10 @@ int redisconn__conn_send(redisconn_conn *conn, int kind, redisconn_reply_cb cb, 
         return REDISCONN_OK;
     }
     redisconn__list_push_back(&conn->cmds, &rec->link);
-    if (kind == CMD_USER)
-        conn->inflight++;
-    else
+    if (kind == CMD_INTERNAL)
         conn->internal++;
+    else
+        conn->inflight++;
     if (deadline_us) redisconn__ev_deadline(conn->ac, deadline_us);
     return REDISCONN_OK;
 }

@@ -196,13 +196,15 @@ static void resolve(redisconn_conn *conn)
     if (req != NULL) conn->dns_req = req; /* NULL: on_resolved already ran */
 }
 
-/* Opens one more connection for the pool. Never fails synchronously. */
-void redisconn__dial(redisconn_pool *pool)
+/* Opens one more connection for the pool. Never fails synchronously: a
+ * failure is reported from the loop. Returns the connection (NULL on out of
+ * memory) so the caller may mark what it is for. */
+redisconn_conn *redisconn__dial(redisconn_pool *pool)
 {
     redisconn_conn *conn = redisconn__conn_new(pool);
     if (conn == NULL) {
         pool->stats.dial_errors++;
-        return;
+        return NULL;
     }
     redisconn__list_push_back(&pool->conns, &conn->all);
     pool->active++;
@@ -217,6 +219,7 @@ void redisconn__dial(redisconn_pool *pool)
         resolve(conn);
     else
         connect_to(conn, pool->addr.host);
+    return conn;
 }
 
 /* Cancels name resolution; on_resolved() then reports the death. */

@@ -35,6 +35,7 @@ enum conn_state {
     CONN_TESTING,   /* PING on borrow in flight */
     CONN_DRAINING,  /* released; user commands still in flight */
     CONN_RESETTING, /* released; DISCARD / UNWATCH / SELECT in flight */
+    CONN_SHARED,    /* carries pool-level commands (pool->shared) */
     CONN_CLOSING,   /* redisAsyncFree requested, waiting for hiredis's cleanup */
     CONN_DEAD,      /* context gone; memory freed from the async event */
 };
@@ -62,7 +63,8 @@ enum conn_dirty {
 enum cmd_kind {
     CMD_USER,     /* user command: counted in conn->inflight */
     CMD_INTERNAL, /* handshake, PING, reset */
-    CMD_STREAM,   /* (P)SUBSCRIBE / MONITOR: fires per message, owned by the conn */
+    CMD_STREAM,   /* (P)SUBSCRIBE: fires per message, owned by the conn */
+    CMD_POOL,     /* pool-level command on a shared conn: counted in conn->inflight */
 };
 
 typedef struct redisconn__cmd {
@@ -72,7 +74,8 @@ typedef struct redisconn__cmd {
     void *privdata;
     uint64_t deadline_us; /* 0 = none */
     unsigned kind : 2;
-    unsigned finished : 1; /* stream: final status already delivered */
+    unsigned finished : 1;  /* stream: final status already delivered */
+    unsigned abandoned : 1; /* pool command timed out: its reply is discarded */
 } redisconn__cmd;
 
 struct redisconn_conn {
@@ -87,8 +90,9 @@ struct redisconn_conn {
     uint64_t created_us;
     uint64_t idle_since_us;
     uint64_t dial_deadline_us;
-    unsigned inflight;  /* CMD_USER records not yet called back */
+    unsigned inflight;  /* CMD_USER / CMD_POOL records not yet answered */
     unsigned internal;  /* CMD_INTERNAL records not yet called back */
+    unsigned abandoned; /* CMD_POOL records that timed out, reply still due */
     int state;
     int abort_status; /* status given to pending callbacks when we free the context */
     int close_why;
@@ -97,6 +101,7 @@ struct redisconn_conn {
     unsigned broken : 1;      /* context failed or is being freed: no more commands */
     unsigned released : 1;    /* the user called redisconn_release() */
     unsigned reset_failed : 1; /* a reset command failed: close instead of reuse */
+    unsigned for_shared : 1;   /* dialed to carry pool-level commands */
     char errstr[160];
 };
 
@@ -137,6 +142,10 @@ struct redisconn_pool {
     redisconn__link ready;   /* acquires whose callback is due */
     redisconn__link free_reqs;
     redisconn__link failed; /* dials that failed synchronously, reported from async_ev */
+    redisconn__link shared;  /* CONN_SHARED connections */
+    redisconn__link pending; /* pool-level commands waiting for a shared connection */
+    struct event *pending_ev; /* deadline of the oldest pending command */
+    uint64_t pending_at;
 
     struct event *async_ev; /* deliveries, close progress, zombie frees */
     struct event *maint_ev; /* idle reaping, lifetime, min_idle */
@@ -148,6 +157,8 @@ struct redisconn_pool {
     int in_use;
     int dialing;
     int waiting;
+    int shared_n;
+    int shared_dialing;
     int free_reqs_n;
     uint64_t dial_backoff_until; /* no pre-warm dials before this (after a failure) */
 
@@ -165,8 +176,10 @@ static inline void redisconn__conn_state(redisconn_conn *conn, int state)
 {
     if (conn->state == CONN_LEASED) conn->pool->in_use--;
     if (conn->state == CONN_DIALING) conn->pool->dialing--;
+    if (conn->state == CONN_SHARED) conn->pool->shared_n--;
     if (state == CONN_LEASED) conn->pool->in_use++;
     if (state == CONN_DIALING) conn->pool->dialing++;
+    if (state == CONN_SHARED) conn->pool->shared_n++;
     conn->state = state;
 }
 
@@ -201,10 +214,20 @@ void redisconn__conn_close(redisconn_conn *conn, int why, int abort_status);
 int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
 void redisconn__conn_set_error(redisconn_conn *conn, const char *msg);
 void redisconn__conn_recycle(redisconn_conn *conn);
+uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn);
 int redisconn__conn_ping(redisconn_conn *conn);
 
+/* shared.c: pool-level commands on shared connections */
+void redisconn__shared_adopt(redisconn_conn *conn);
+void redisconn__shared_drained(redisconn_conn *conn);
+void redisconn__shared_deadline(redisconn_conn *conn, uint64_t now);
+void redisconn__shared_dial_failed(redisconn_pool *pool, int status, const char *msg);
+void redisconn__shared_fail_pending(redisconn_pool *pool, int status, const char *msg);
+void redisconn__shared_kick(redisconn_pool *pool);
+void redisconn__shared_free(redisconn_pool *pool);
+
 /* dial.c */
-void redisconn__dial(redisconn_pool *pool);
+redisconn_conn *redisconn__dial(redisconn_pool *pool);
 void redisconn__dial_abort(redisconn_conn *conn);
 
 /* log.c */

@@ -25,6 +25,7 @@ void redisconn_pool_options_init(redisconn_pool_options *o)
     o->max_conn_lifetime_ms = 0;
     o->min_idle = 0;
     o->db = 0;
+    o->max_shared = 2;
     o->log_level = REDISCONN_LOG_INFO;
 }
 
@@ -33,7 +34,7 @@ static int check_options(const redisconn_pool_options *o)
 {
     if (o->max_idle < 0 || o->max_active < 0 || o->idle_timeout_ms < 0 || o->max_waiters < 0 ||
         o->connect_timeout_ms < 0 || o->command_timeout_ms < 0 || o->max_conn_lifetime_ms < 0 ||
-        o->min_idle < 0 || o->db < 0)
+        o->min_idle < 0 || o->db < 0 || o->max_shared < 1)
         return REDISCONN_ERR_INVALID;
     if (o->min_idle > o->max_idle) return REDISCONN_ERR_INVALID;
     if (o->max_active > 0 && o->min_idle > o->max_active) return REDISCONN_ERR_INVALID;
@@ -65,6 +66,7 @@ static void pool_free(redisconn_pool *pool)
         if (req->timer) event_free(req->timer);
         free(req);
     }
+    redisconn__shared_free(pool);
     if (pool->dns) evdns_base_free(pool->dns, 1);
     if (pool->async_ev) event_free(pool->async_ev);
     if (pool->maint_ev) event_free(pool->maint_ev);
@@ -114,6 +116,8 @@ redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const c
     redisconn__list_init(&pool->ready);
     redisconn__list_init(&pool->free_reqs);
     redisconn__list_init(&pool->failed);
+    redisconn__list_init(&pool->shared);
+    redisconn__list_init(&pool->pending);
     pool->async_ev = event_new(base, -1, 0, on_async, pool);
     if (failed || pool->async_ev == NULL) {
         pool_free(pool);
@@ -156,6 +160,7 @@ static void close_progress(redisconn_pool *pool)
 {
     int again = 1;
     redisconn__pool_fail_waiters(pool, REDISCONN_ERR_CLOSED);
+    redisconn__shared_fail_pending(pool, REDISCONN_ERR_CLOSED, NULL);
     if (pool->maint_at) {
         event_del(pool->maint_ev);
         pool->maint_at = 0;
@@ -164,8 +169,9 @@ static void close_progress(redisconn_pool *pool)
         again = 0;
         for (redisconn__link *l = pool->conns.next; l != &pool->conns; l = l->next) {
             redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
-            if (conn->state == CONN_LEASED || conn->state == CONN_DRAINING || conn->broken)
-                continue;
+            if (conn->state == CONN_LEASED || conn->state == CONN_DRAINING || conn->broken ||
+                (conn->state == CONN_SHARED && conn->inflight > 0))
+                continue; /* closed when released or drained */
             redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
             again = 1;
             break;
@@ -200,6 +206,7 @@ static void on_async(evutil_socket_t fd, short what, void *arg)
     free_zombies(pool);
     if (!pool->closed) {
         redisconn__pool_ensure_dials(pool);
+        redisconn__shared_kick(pool);
         return;
     }
     if (pool->close_done || !redisconn__list_empty(&pool->conns) || pool->in_use > 0 ||
@@ -233,6 +240,7 @@ void redisconn_pool_get_stats(const redisconn_pool *pool, redisconn_pool_stats *
     stats->in_use_count = pool->in_use;
     stats->waiting_count = pool->waiting;
     stats->dialing_count = pool->dialing;
+    stats->shared_count = pool->shared_n;
 }
 
 struct event_base *redisconn_pool_base(const redisconn_pool *pool)

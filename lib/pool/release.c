@@ -172,6 +172,28 @@ void redisconn__maint_conn(redisconn_pool *pool, const redisconn_conn *conn)
     redisconn__maint_arm(pool, idle_deadline(conn));
 }
 
+/* Shared connections with nothing outstanding are reaped like idle ones.
+ * Returns the earlier of `next` and their next deadline. */
+static uint64_t maint_shared(redisconn_pool *pool, uint64_t now, uint64_t next)
+{
+    redisconn__link *l = pool->shared.next;
+    while (l != &pool->shared) {
+        redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, node);
+        uint64_t at;
+        l = l->next;
+        if (conn->broken || conn->inflight > 0) continue;
+        at = idle_deadline(conn);
+        if (at && at <= now) {
+            redisconn__conn_close(conn, redisconn__conn_expired(conn, now) ? CLOSE_LIFETIME
+                                                                            : CLOSE_IDLE_TIMEOUT,
+                                  REDISCONN_ERR_CLOSED);
+            continue;
+        }
+        if (at && (next == 0 || at < next)) next = at;
+    }
+    return next;
+}
+
 /*
  * Closes idle connections past their idle timeout (oldest first, never below
  * min_idle) or lifetime, tops up min_idle, and re-arms for the next deadline.
@@ -202,6 +224,7 @@ void redisconn__maint_run(redisconn_pool *pool)
                                              : 0;
         if (at && (next == 0 || at < next)) next = at;
     }
+    next = maint_shared(pool, now, next);
     redisconn__pool_ensure_dials(pool);
     if (o->min_idle > 0 && pool->idle_n + pool->dialing < o->min_idle &&
         pool->dial_backoff_until > now && (next == 0 || pool->dial_backoff_until < next))

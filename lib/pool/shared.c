@@ -1,0 +1,345 @@
+/*
+ * shared.c: pool-level commands. A stateless command needs no lease: the pool
+ * puts it on a shared connection (the one with the fewest replies
+ * outstanding), where it is pipelined with every other command of the loop
+ * iteration — the adapter sends them in one write. More shared connections
+ * are opened, up to max_shared, when the least loaded one has a deep
+ * pipeline. Until a shared connection exists, commands wait in `pending`.
+ *
+ * Timeouts: replies arrive in order, so a command cannot be withdrawn from a
+ * pipeline. A pool-level command that times out fails alone with TIMEOUT and
+ * its reply, if it ever comes, is discarded; the commands behind it keep
+ * their own deadlines. A connection whose abandoned command still has no
+ * reply one command timeout later is considered stalled and closed: what is
+ * pending on it then fails with TIMEOUT.
+ */
+#include "pool/internal.h"
+#include "pool/classify.h"
+#include "pool/clock.h"
+#include "adapters/libevent_adapter.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+/* Open another shared connection when the least loaded one has this many
+ * replies outstanding (and max_shared allows). */
+enum { SHARED_DEPTH = 64 };
+
+typedef struct pending_cmd {
+    redisconn__link link;
+    redisconn_reply_cb cb;
+    void *privdata;
+    uint64_t deadline_us;
+    size_t len;
+    char cmd[]; /* the RESP-formatted command */
+} pending_cmd;
+
+static uint64_t ms_us(int64_t ms)
+{
+    return (uint64_t)ms * 1000u;
+}
+
+/* The usable shared connection with the fewest outstanding replies;
+ * connections with an abandoned (timed out) command only as a last resort. */
+static redisconn_conn *pick(redisconn_pool *pool)
+{
+    redisconn_conn *best = NULL, *suspect = NULL;
+    for (redisconn__link *l = pool->shared.next; l != &pool->shared; l = l->next) {
+        redisconn_conn *c = REDISCONN_CONTAINER_OF(l, redisconn_conn, node);
+        if (c->broken) continue;
+        if (c->abandoned) {
+            if (suspect == NULL || c->inflight < suspect->inflight) suspect = c;
+        } else if (best == NULL || c->inflight < best->inflight) {
+            best = c;
+        }
+    }
+    return best ? best : suspect;
+}
+
+/* Takes the most recently used idle connection for shared use, if any. */
+static int adopt_idle(redisconn_pool *pool)
+{
+    redisconn__link *l = redisconn__list_first(&pool->idle);
+    if (l == NULL) return 0;
+    redisconn__list_remove(l);
+    pool->idle_n--;
+    redisconn__shared_adopt(REDISCONN_CONTAINER_OF(l, redisconn_conn, node));
+    return 1;
+}
+
+/* Opens (or adopts) one more shared connection if max_shared allows. */
+static void want_more(redisconn_pool *pool)
+{
+    const redisconn_pool_options *o = &pool->opts;
+    redisconn_conn *conn;
+    if (pool->closed || pool->shared_n + pool->shared_dialing >= o->max_shared) return;
+    if (adopt_idle(pool)) return;
+    if (o->max_active > 0 && pool->active >= o->max_active) return; /* next put() adopts */
+    conn = redisconn__dial(pool);
+    if (conn == NULL) return;
+    conn->for_shared = 1;
+    pool->shared_dialing++;
+}
+
+static void on_pending_timer(evutil_socket_t fd, short what, void *arg);
+
+/* Arms the pending timer for `at` unless it fires earlier already. */
+static void pending_arm(redisconn_pool *pool, uint64_t at)
+{
+    struct timeval tv;
+    uint64_t now, rel;
+    if (at == 0 || (pool->pending_at && pool->pending_at <= at)) return;
+    if (pool->pending_ev == NULL) {
+        pool->pending_ev = event_new(pool->base, -1, 0, on_pending_timer, pool);
+        if (pool->pending_ev == NULL) return;
+    }
+    now = redisconn__now_us();
+    rel = at > now ? at - now : 0;
+    tv.tv_sec = (time_t)(rel / 1000000u);
+    tv.tv_usec = (suseconds_t)(rel % 1000000u);
+    if (event_add(pool->pending_ev, &tv) == 0) pool->pending_at = at;
+}
+
+/* Fails pending commands whose deadline passed; re-arms for the rest. */
+static void on_pending_timer(evutil_socket_t fd, short what, void *arg)
+{
+    redisconn_pool *pool = arg;
+    uint64_t now = redisconn__now_us(), next = 0;
+    redisconn__link *l = pool->pending.next;
+    (void)fd;
+    (void)what;
+    pool->pending_at = 0;
+    while (l != &pool->pending) {
+        pending_cmd *p = REDISCONN_CONTAINER_OF(l, pending_cmd, link);
+        if (p->deadline_us == 0 || p->deadline_us > now) {
+            if (p->deadline_us && (next == 0 || p->deadline_us < next)) next = p->deadline_us;
+            l = l->next;
+            continue;
+        }
+        redisconn__list_remove(l);
+        pool->stats.pool_command_timeouts++;
+        if (p->cb) p->cb(NULL, REDISCONN_ERR_TIMEOUT, NULL, p->privdata);
+        free(p);
+        l = pool->pending.next; /* the callback may have changed the list */
+    }
+    if (next) pending_arm(pool, next);
+}
+
+/* Moves waiting commands onto shared connections. Runs from the loop (a dial
+ * completing) or from a submit with nothing pending to call back: a send
+ * that fails leaves the command pending until its deadline. */
+static void flush_pending(redisconn_pool *pool)
+{
+    redisconn__link *l;
+    while ((l = redisconn__list_first(&pool->pending)) != NULL) {
+        pending_cmd *p = REDISCONN_CONTAINER_OF(l, pending_cmd, link);
+        redisconn_conn *conn = pick(pool);
+        if (conn == NULL) return;
+        if (redisconn__conn_send(conn, CMD_POOL, p->cb, p->privdata, p->cmd, p->len,
+                                 p->deadline_us) != REDISCONN_OK)
+            return;
+        redisconn__list_remove(l);
+        free(p);
+    }
+}
+
+/* A connection starts carrying pool-level commands. */
+void redisconn__shared_adopt(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    if (conn->for_shared) {
+        conn->for_shared = 0;
+        pool->shared_dialing--;
+    }
+    redisconn__conn_state(conn, CONN_SHARED);
+    conn->idle_since_us = redisconn__now_us();
+    redisconn__list_push_back(&pool->shared, &conn->node);
+    flush_pending(pool);
+}
+
+/* The last outstanding reply of a shared connection arrived. */
+void redisconn__shared_drained(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    if (conn->broken) return;
+    if (pool->closed) {
+        redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+        return;
+    }
+    conn->idle_since_us = redisconn__now_us();
+    redisconn__maint_conn(pool, conn);
+}
+
+/* Abandons the first timed-out command still owned by a caller, and tells
+ * the caller. Returns 0 when there is none. */
+static int abandon_one(redisconn_conn *conn, uint64_t now, uint64_t grace)
+{
+    for (redisconn__link *l = conn->cmds.next; l != &conn->cmds; l = l->next) {
+        redisconn__cmd *rec = REDISCONN_CONTAINER_OF(l, redisconn__cmd, link);
+        redisconn_reply_cb cb = rec->cb;
+        if (rec->abandoned || rec->deadline_us == 0 || rec->deadline_us > now) continue;
+        if (rec->kind != CMD_POOL) return -1; /* internal command stalled: close */
+        rec->abandoned = 1;
+        rec->cb = NULL;
+        rec->deadline_us = now + grace; /* from now on: the stall deadline */
+        conn->abandoned++;
+        conn->pool->stats.pool_command_timeouts++;
+        if (cb) cb(NULL, REDISCONN_ERR_TIMEOUT, NULL, rec->privdata);
+        return 1;
+    }
+    return 0;
+}
+
+/* Adapter deadline on a shared connection (see the file comment). */
+void redisconn__shared_deadline(redisconn_conn *conn, uint64_t now)
+{
+    int64_t t = conn->pool->opts.command_timeout_ms;
+    uint64_t grace = ms_us(t > 0 ? t : 5000), next;
+    int r;
+    for (redisconn__link *l = conn->cmds.next; l != &conn->cmds; l = l->next) {
+        redisconn__cmd *rec = REDISCONN_CONTAINER_OF(l, redisconn__cmd, link);
+        if (rec->abandoned && rec->deadline_us <= now) {
+            conn->pool->stats.command_timeouts++;
+            redisconn__conn_close(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+            return;
+        }
+    }
+    while ((r = abandon_one(conn, now, grace)) > 0)
+        if (conn->broken) return;
+    if (r < 0) {
+        redisconn__conn_close(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+        return;
+    }
+    next = redisconn__conn_earliest_deadline(conn);
+    if (next && conn->ac) redisconn__ev_deadline(conn->ac, next);
+}
+
+void redisconn__shared_fail_pending(redisconn_pool *pool, int status, const char *msg)
+{
+    redisconn__link *l;
+    (void)msg;
+    while ((l = redisconn__list_first(&pool->pending)) != NULL) {
+        pending_cmd *p = REDISCONN_CONTAINER_OF(l, pending_cmd, link);
+        redisconn__list_remove(l);
+        if (p->cb) p->cb(NULL, status, NULL, p->privdata);
+        free(p);
+    }
+}
+
+/* A dial for shared use failed: with no shared connection left to carry
+ * them, the pending commands fail with the dial's status. */
+void redisconn__shared_dial_failed(redisconn_pool *pool, int status, const char *msg)
+{
+    pool->shared_dialing--;
+    if (pick(pool) == NULL && pool->shared_dialing == 0)
+        redisconn__shared_fail_pending(pool, status, msg);
+}
+
+/* A connection is available and pending commands have no shared
+ * connection: adopt it for them. Returns 1 if adopted. */
+void redisconn__shared_kick(redisconn_pool *pool)
+{
+    if (!redisconn__list_empty(&pool->pending) && pick(pool) == NULL &&
+        pool->shared_dialing == 0)
+        want_more(pool);
+}
+
+void redisconn__shared_free(redisconn_pool *pool)
+{
+    redisconn__link *l;
+    while ((l = redisconn__list_first(&pool->pending)) != NULL) {
+        redisconn__list_remove(l);
+        free(REDISCONN_CONTAINER_OF(l, pending_cmd, link));
+    }
+    if (pool->pending_ev) event_free(pool->pending_ev);
+}
+
+static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, const char *cmd,
+                   size_t len, uint64_t deadline)
+{
+    pending_cmd *p = malloc(sizeof(*p) + len);
+    if (p == NULL) return REDISCONN_ERR_NOMEM;
+    p->cb = cb;
+    p->privdata = privdata;
+    p->deadline_us = deadline;
+    p->len = len;
+    memcpy(p->cmd, cmd, len);
+    redisconn__list_push_back(&pool->pending, &p->link);
+    pending_arm(pool, deadline);
+    want_more(pool);
+    return REDISCONN_OK;
+}
+
+/* Places one formatted command (owned by the caller). */
+static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
+                  void *privdata, const char *cmd, size_t len)
+{
+    unsigned cls = redisconn__classify(cmd, len);
+    int64_t t = timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms;
+    uint64_t deadline = t > 0 ? redisconn__now_us() + ms_us(t) : 0;
+    redisconn_conn *conn;
+
+    if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
+    if (cls & CLS_STATEFUL) return REDISCONN_ERR_LEASE_REQUIRED;
+    pool->stats.pool_commands++;
+    conn = redisconn__list_empty(&pool->pending) ? pick(pool) : NULL;
+    if (conn == NULL) return enqueue(pool, cb, privdata, cmd, len, deadline);
+    if (conn->inflight >= SHARED_DEPTH) want_more(pool);
+    return redisconn__conn_send(conn, CMD_POOL, cb, privdata, cmd, len, deadline);
+}
+
+static int submit_formatted(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
+                            void *privdata, char *cmd, int len)
+{
+    int rc;
+    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
+    rc = submit(pool, timeout_ms, cb, privdata, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return rc;
+}
+
+static int check_pool(const redisconn_pool *pool, int64_t timeout_ms)
+{
+    if (pool == NULL || timeout_ms < 0) return REDISCONN_ERR_INVALID;
+    if (pool->closed) return REDISCONN_ERR_CLOSED;
+    return REDISCONN_OK;
+}
+
+int redisconn_pool_commandv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
+                            void *privdata, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len, rc = check_pool(pool, timeout_ms);
+    if (rc != REDISCONN_OK) return rc;
+    if (fmt == NULL) return REDISCONN_ERR_INVALID;
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
+}
+
+int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
+                           void *privdata, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = redisconn_pool_commandv(pool, timeout_ms, cb, privdata, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
+                                void *privdata, int argc, const char **argv,
+                                const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len, rc = check_pool(pool, timeout_ms);
+    if (rc != REDISCONN_OK) return rc;
+    if (argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
+    for (int i = 0; i < argc; i++)
+        if (argv[i] == NULL) return REDISCONN_ERR_INVALID;
+    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
+}
