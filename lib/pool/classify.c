@@ -48,7 +48,6 @@ static const struct cmd_class classes[] = {
     {"BZMPOP", CLS_STATEFUL},
     {"WAIT", CLS_STATEFUL},
     {"WAITAOF", CLS_STATEFUL},
-    {"DEBUG", CLS_STATEFUL},
 };
 
 /* CLIENT subcommands that change the connection. */

@@ -1,10 +1,12 @@
 /*
  * pool_bench.c — closed-loop benchmark of the redisconn pool.
  *
- *   pool_bench -p PORT -c CONCURRENCY -n TOTAL [-s POOL_MAX_ACTIVE] [-m leased]
+ *   pool_bench -p PORT -c CONCURRENCY -n TOTAL [-s POOL_MAX_ACTIVE] [-m leased|command]
  *
  * CONCURRENCY requests are kept in flight; each is acquire -> GET -> release
- * (mode "leased"). The last output line contains ops_per_sec=N.
+ * (mode "leased") or one pool-level GET (mode "command": no lease, commands
+ * multiplexed and pipelined on shared connections). The last output line
+ * contains ops_per_sec=N.
  */
 #include "bench_common.h"
 
@@ -17,6 +19,7 @@ typedef struct bench {
     redisconn_pool *pool;
     bench_args args;
     long started, done, errors;
+    int command_mode;
     bench_lat lat;
 } bench;
 
@@ -64,11 +67,24 @@ static void on_acquired(redisconn_conn *conn, int status, const char *errmsg, vo
     }
 }
 
+static void on_pool_get(redisconn_conn *conn, int status, redisReply *reply, void *arg)
+{
+    (void)conn;
+    (void)reply;
+    complete(arg, status == REDISCONN_OK);
+}
+
 static void start_one(client *c)
 {
     bench *b = c->b;
     b->started++;
     c->t0 = bench_now_us();
+    if (b->command_mode) {
+        if (redisconn_pool_command(b->pool, 0, on_pool_get, c, "GET %s", "bench:key") !=
+            REDISCONN_OK)
+            complete(c, 0);
+        return;
+    }
     if (redisconn_pool_acquire(b->pool, 10000, on_acquired, c) == NULL) complete(c, 0);
 }
 
@@ -81,8 +97,9 @@ int main(int argc, char **argv)
     uint64_t t0;
 
     memset(&b, 0, sizeof(b));
-    b.args = bench_parse(argc, argv, "leased", "leased");
-    if (strcmp(b.args.mode, "leased") != 0) {
+    b.args = bench_parse(argc, argv, "leased, command", "leased");
+    b.command_mode = strcmp(b.args.mode, "command") == 0;
+    if (!b.command_mode && strcmp(b.args.mode, "leased") != 0) {
         fprintf(stderr, "pool_bench: unknown mode '%s'\n", b.args.mode);
         return 2;
     }
