@@ -1,0 +1,189 @@
+/*
+ * redisconn/blobcache.h — an asynchronous cache of binary blobs by key, the
+ * counterpart of the seed's caching.BlobCache, with two implementations:
+ * Redis through a redisconn pool, and a bounded in-process LRU.
+ *
+ * INTERFACE. A cache is a table of operations plus the implementation's
+ * state (`impl`). Callers use redisconn_blobcache_get() / _set(); anyone may
+ * provide another implementation through redisconn_blobcache_new().
+ *
+ * NAMESPACES. Every cache object serves one namespace: the same key in two
+ * namespaces names two different entries. A namespace is a non-empty string
+ * of at most REDISCONN_BLOBCACHE_MAX_NAMESPACE printable ASCII characters
+ * (no space), except ':' — so that "<namespace>:<key>" can never be read two
+ * ways.
+ *
+ * CALLBACK CONTRACT (libuv's rule). get and set either return an error — the
+ * callback then never fires — or return REDISCONN_OK and the callback fires
+ * exactly once, later, from the event loop, never from inside the call.
+ * A miss is REDISCONN_ERR_CACHE_MISS, distinct from every error: a cache that
+ * cannot answer (Redis down) reports an error status, never a miss.
+ *
+ * THREADS. A cache belongs to one event_base and the thread running it, like
+ * the pool: call it and get called back on that thread only.
+ *
+ * OWNERSHIP. Keys and values passed in are copied before the call returns.
+ * The value passed to a get callback is owned by the cache and valid only
+ * during the callback. Freeing a cache with operations in flight is allowed:
+ * they still complete, each callback exactly once, as long as the loop runs.
+ */
+#ifndef REDISCONN_BLOBCACHE_H
+#define REDISCONN_BLOBCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct redisconn_pool;
+
+/**
+ * Get callback. `status` is REDISCONN_OK with the value in `value`/`len`
+ * (`value` is never NULL then, even for an empty value), or
+ * REDISCONN_ERR_CACHE_MISS, or an error; `value` is NULL and `len` 0 unless
+ * the status is REDISCONN_OK. `value` is valid only during the callback.
+ */
+typedef void (*redisconn_blobcache_get_cb)(int status, const void *value, size_t len, void *arg);
+
+/** Set callback: REDISCONN_OK once the value is stored, else an error status. */
+typedef void (*redisconn_blobcache_set_cb)(int status, void *arg);
+
+/**
+ * Operations of an implementation. redisconn_blobcache_get() / _set() check
+ * the common arguments before calling these, which must keep the callback
+ * contract above. `destroy` frees `impl` (may be NULL if there is nothing to
+ * free). The table must outlive every cache that uses it (make it static).
+ */
+typedef struct redisconn_blobcache_ops {
+    const char *name; /**< implementation name, e.g. "redis" or "lru" */
+    int (*get)(void *impl, const void *key, size_t keylen, redisconn_blobcache_get_cb cb,
+               void *arg);
+    int (*set)(void *impl, const void *key, size_t keylen, const void *value, size_t len,
+               int64_t ttl_ms, redisconn_blobcache_set_cb cb, void *arg);
+    void (*destroy)(void *impl);
+} redisconn_blobcache_ops;
+
+/**
+ * A cache: operations plus state. Created by a constructor below, owned by
+ * the caller until redisconn_blobcache_free(). Fields are read-only.
+ */
+typedef struct redisconn_blobcache {
+    const redisconn_blobcache_ops *ops;
+    void *impl;
+} redisconn_blobcache;
+
+/** Longest namespace accepted, in bytes. */
+#define REDISCONN_BLOBCACHE_MAX_NAMESPACE 128
+
+/** Key prefix of the Redis implementation: keys are "<prefix><namespace>:<key>". */
+#define REDISCONN_BLOBCACHE_REDIS_PREFIX "redisconn.blobcache."
+
+/** How long the Redis implementation waits for a pool connection, in ms. */
+#define REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS 1000
+
+/**
+ * Bytes the LRU charges per entry on top of its key (namespace prefix
+ * included) and value: the entry header, hash bucket share and allocator
+ * overhead, rounded up.
+ */
+#define REDISCONN_BLOBCACHE_LRU_ENTRY_OVERHEAD 96
+
+/**
+ * Wraps an implementation: returns a cache that dispatches to `ops` with
+ * `impl`, or NULL when `ops` lacks get or set, or memory is short (then
+ * `impl` is not destroyed). The cache owns `impl` from then on.
+ */
+REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_new(const redisconn_blobcache_ops *ops,
+                                                              void *impl);
+
+/**
+ * Frees the cache (calling ops->destroy(impl)). Operations in flight still
+ * complete, see OWNERSHIP above. Freeing NULL is a no-op.
+ */
+REDISCONN_EXPORT void redisconn_blobcache_free(redisconn_blobcache *cache);
+
+/** Returns 1 if `ns` is a valid namespace (see NAMESPACES), else 0. */
+REDISCONN_EXPORT int redisconn_blobcache_namespace_valid(const char *ns);
+
+/**
+ * Looks `key` (`keylen` bytes, binary-safe; NULL only when `keylen` is 0) up.
+ * `cb` fires once from the loop with the value, REDISCONN_ERR_CACHE_MISS, or
+ * an error. Returns REDISCONN_OK, REDISCONN_ERR_INVALID (NULL cache or cb,
+ * NULL key with a length) or REDISCONN_ERR_NOMEM; then `cb` never fires.
+ */
+REDISCONN_EXPORT int redisconn_blobcache_get(redisconn_blobcache *cache, const void *key,
+                                             size_t keylen, redisconn_blobcache_get_cb cb,
+                                             void *arg);
+
+/**
+ * Stores `value` (`len` bytes, binary-safe; NULL only when `len` is 0) under
+ * `key` for `ttl_ms` milliseconds (0 = no expiry), replacing any previous
+ * value. `cb` may be NULL; if not, it fires once from the loop. Returns
+ * REDISCONN_OK, REDISCONN_ERR_INVALID (NULL cache, NULL key or value with a
+ * length, negative ttl) or REDISCONN_ERR_NOMEM; then `cb` never fires.
+ */
+REDISCONN_EXPORT int redisconn_blobcache_set(redisconn_blobcache *cache, const void *key,
+                                             size_t keylen, const void *value, size_t len,
+                                             int64_t ttl_ms, redisconn_blobcache_set_cb cb,
+                                             void *arg);
+
+/**
+ * The in-process LRU: a store bounded by `max_bytes`, counting for each entry
+ * its key (with the namespace prefix), its value and
+ * REDISCONN_BLOBCACHE_LRU_ENTRY_OVERHEAD. Storing beyond the bound evicts the
+ * least recently used entries (a get or set makes an entry most recent); an
+ * entry larger than the whole bound is not kept (its set still succeeds, and
+ * any older value of the key is dropped). Expired entries read as misses and
+ * are dropped when seen. Get and set are O(1) (expected).
+ *
+ * Returns a cache for namespace `ns` with a store of its own, or NULL (NULL
+ * base, `max_bytes` 0, invalid namespace, out of memory). Callbacks are
+ * delivered through events on `base`, which must outlive the cache and its
+ * operations.
+ */
+REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_lru_new(struct event_base *base,
+                                                                  size_t max_bytes, const char *ns);
+
+/**
+ * Another namespace on the store of LRU cache `lru`: the entries of all the
+ * namespaces share its byte bound and eviction order, never their keys. The
+ * store lives until the last cache on it is freed. Returns NULL if `lru` is
+ * not an LRU cache, `ns` is invalid, or memory is short.
+ */
+REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_lru_share(redisconn_blobcache *lru,
+                                                                    const char *ns);
+
+/**
+ * Bytes the LRU store behind `lru` charges now (see redisconn_blobcache_lru_new),
+ * or 0 if `lru` is not an LRU cache. For tests and monitoring.
+ */
+REDISCONN_EXPORT size_t redisconn_blobcache_lru_bytes(const redisconn_blobcache *lru);
+
+/**
+ * The Redis implementation for namespace `ns`: keys are
+ * "redisconn.blobcache.<ns>:<key>"; set runs SET (ttl 0) or PSETEX; get runs
+ * GET, a nil reply being REDISCONN_ERR_CACHE_MISS. Each operation leases a
+ * connection (waiting at most REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS),
+ * runs one command and releases it. Failures are errors, never misses: the
+ * acquire's status (CONNECT, TIMEOUT, CLOSED...), the command's (IO,
+ * TIMEOUT...), or REDISCONN_ERR_REPLY when Redis answers with an error (such
+ * as WRONGTYPE).
+ *
+ * Returns NULL for a NULL pool, an invalid namespace, or out of memory. The
+ * cache does not own the pool, which must outlive the cache; closing the pool
+ * fails the operations in flight (REDISCONN_ERR_CLOSED or an I/O status),
+ * each still calling back exactly once.
+ */
+REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_redis_new(struct redisconn_pool *pool,
+                                                                    const char *ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REDISCONN_BLOBCACHE_H */

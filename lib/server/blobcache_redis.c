@@ -1,0 +1,189 @@
+/*
+ * blobcache_redis.c: the blob cache on Redis through a redisconn pool.
+ *
+ * An operation owns copies of its key (with the "redisconn.blobcache.<ns>:"
+ * prefix) and value, leases a connection, sends one binary-safe command
+ * (GET, SET or PSETEX, as an argument vector), releases the connection when
+ * the reply arrives and calls back. Every step's callback comes from the
+ * pool, hence from the loop; an operation needs nothing from the cache
+ * object once started, so the cache may be freed while operations run.
+ */
+#include "redisconn/blobcache.h"
+#include "redisconn/pool.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct redis_cache {
+    redisconn_pool *pool;
+    size_t plen;
+    char prefix[]; /* "redisconn.blobcache.<ns>:", not NUL-terminated */
+} redis_cache;
+
+typedef struct redis_op {
+    redisconn_blobcache_get_cb get_cb; /* exactly one of the two is set */
+    redisconn_blobcache_set_cb set_cb; /* for sets; may be NULL */
+    void *arg;
+    int64_t ttl_ms;
+    size_t klen, vlen;
+    char data[]; /* prefixed key, then value */
+} redis_op;
+
+/* Keys and values larger than this are refused (Redis's own limit is 512 MB). */
+#define MAX_BLOB (SIZE_MAX / 4)
+
+/* Calls the owner back exactly once and frees the operation. */
+static void finish(redis_op *op, int status, const char *value, size_t len)
+{
+    if (op->get_cb != NULL) {
+        if (status != REDISCONN_OK) {
+            value = NULL;
+            len = 0;
+        }
+        op->get_cb(status, value, len, op->arg);
+    } else if (op->set_cb != NULL) {
+        op->set_cb(status, op->arg);
+    }
+    free(op);
+}
+
+/* Reply of GET / SET / PSETEX: a nil GET is a miss; anything unexpected is
+ * an error, never a miss. */
+static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
+{
+    redis_op *op = privdata;
+    /* Give the lease back first: `reply` stays valid until we return. */
+    redisconn_release(conn);
+    if (status != REDISCONN_OK) {
+        finish(op, status, NULL, 0);
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        finish(op, REDISCONN_ERR_REPLY, NULL, 0);
+    } else if (op->get_cb != NULL && reply->type == REDIS_REPLY_NIL) {
+        finish(op, REDISCONN_ERR_CACHE_MISS, NULL, 0);
+    } else if (op->get_cb != NULL && reply->type == REDIS_REPLY_STRING) {
+        finish(op, REDISCONN_OK, reply->str ? reply->str : "", reply->len);
+    } else if (op->get_cb == NULL && reply->type == REDIS_REPLY_STATUS) {
+        finish(op, REDISCONN_OK, NULL, 0);
+    } else {
+        finish(op, REDISCONN_ERR_PROTOCOL, NULL, 0); /* a reply type GET/SET never send */
+    }
+}
+
+/* Command arguments under construction. */
+typedef struct cmd_args {
+    const char *argv[4];
+    size_t lens[4];
+    int argc;
+} cmd_args;
+
+/* Appends one argument (at most 4 are ever pushed). */
+static void arg_push(cmd_args *a, const char *s, size_t n)
+{
+    a->argv[a->argc] = s;
+    a->lens[a->argc] = n;
+    a->argc++;
+}
+
+/* Sends the operation's command on a leased connection: GET key,
+ * SET key value, or PSETEX key ttl value. */
+static int send_command(redis_op *op, redisconn_conn *conn)
+{
+    char ttl[24];
+    cmd_args a = {{NULL}, {0}, 0};
+
+    if (op->get_cb != NULL)
+        arg_push(&a, "GET", 3);
+    else
+        arg_push(&a, op->ttl_ms == 0 ? "SET" : "PSETEX", op->ttl_ms == 0 ? 3 : 6);
+    arg_push(&a, op->data, op->klen);
+    if (op->get_cb == NULL && op->ttl_ms != 0) {
+        snprintf(ttl, sizeof(ttl), "%" PRId64, op->ttl_ms);
+        arg_push(&a, ttl, strlen(ttl));
+    }
+    if (op->get_cb == NULL) arg_push(&a, op->data + op->klen, op->vlen);
+    return redisconn_command_argv(conn, on_reply, op, a.argc, a.argv, a.lens);
+}
+
+/* A connection (or an acquire failure): send, or call back the failure. */
+static void on_acquired(redisconn_conn *conn, int status, const char *errmsg, void *arg)
+{
+    redis_op *op = arg;
+    (void)errmsg;
+    if (status == REDISCONN_OK && (status = send_command(op, conn)) != REDISCONN_OK)
+        redisconn_release(conn);
+    if (status != REDISCONN_OK) finish(op, status, NULL, 0);
+}
+
+/* A new operation carrying the prefixed key and the value, or NULL. */
+static redis_op *op_new(const redis_cache *rc, const void *key, size_t keylen, const void *value,
+                        size_t len)
+{
+    redis_op *op;
+    if (keylen > MAX_BLOB || len > MAX_BLOB) return NULL;
+    if ((op = calloc(1, sizeof(*op) + rc->plen + keylen + len)) == NULL) return NULL;
+    memcpy(op->data, rc->prefix, rc->plen);
+    if (keylen > 0) memcpy(op->data + rc->plen, key, keylen);
+    if (len > 0) memcpy(op->data + rc->plen + keylen, value, len);
+    op->klen = rc->plen + keylen;
+    op->vlen = len;
+    return op;
+}
+
+/* Starts the acquire; on failure the operation is freed, nobody called. */
+static int start(const redis_cache *rc, redis_op *op)
+{
+    if (redisconn_pool_acquire(rc->pool, REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS, on_acquired,
+                               op) != NULL)
+        return REDISCONN_OK;
+    free(op);
+    return REDISCONN_ERR_NOMEM; /* the arguments are valid: only memory can fail */
+}
+
+/* Starts GET; the callback comes from the pool's callbacks. */
+static int redis_get(void *impl, const void *key, size_t keylen, redisconn_blobcache_get_cb cb,
+                     void *arg)
+{
+    redis_cache *rc = impl;
+    redis_op *op = op_new(rc, key, keylen, NULL, 0);
+    if (op == NULL) return REDISCONN_ERR_NOMEM;
+    op->get_cb = cb;
+    op->arg = arg;
+    return start(rc, op);
+}
+
+/* Starts SET / PSETEX; the callback comes from the pool's callbacks. */
+static int redis_set(void *impl, const void *key, size_t keylen, const void *value, size_t len,
+                     int64_t ttl_ms, redisconn_blobcache_set_cb cb, void *arg)
+{
+    redis_cache *rc = impl;
+    redis_op *op = op_new(rc, key, keylen, value, len);
+    if (op == NULL) return REDISCONN_ERR_NOMEM;
+    op->set_cb = cb;
+    op->arg = arg;
+    op->ttl_ms = ttl_ms;
+    return start(rc, op);
+}
+
+static const redisconn_blobcache_ops redis_ops = {"redis", redis_get, redis_set, free};
+
+/* A cache for one namespace on `pool`; the key prefix is built once. */
+redisconn_blobcache *redisconn_blobcache_redis_new(redisconn_pool *pool, const char *ns)
+{
+    static const char prefix[] = REDISCONN_BLOBCACHE_REDIS_PREFIX;
+    size_t pl = sizeof(prefix) - 1, n;
+    redis_cache *rc;
+    redisconn_blobcache *c;
+
+    if (pool == NULL || !redisconn_blobcache_namespace_valid(ns)) return NULL;
+    n = strlen(ns);
+    if ((rc = malloc(sizeof(*rc) + pl + n + 1)) == NULL) return NULL;
+    rc->pool = pool;
+    rc->plen = pl + n + 1;
+    memcpy(rc->prefix, prefix, pl);
+    memcpy(rc->prefix + pl, ns, n);
+    rc->prefix[pl + n] = ':';
+    if ((c = redisconn_blobcache_new(&redis_ops, rc)) == NULL) free(rc);
+    return c;
+}

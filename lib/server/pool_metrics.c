@@ -1,0 +1,59 @@
+/*
+ * pool_metrics.c: redisconn_report_stats(), the seed's ReportStats — a pool's
+ * statistics copied into a metrics registry, with only the public pool API.
+ */
+#include "redisconn/metrics.h"
+#include "redisconn/pool.h"
+#include "server/metrics_internal.h"
+
+#define CONNS         "redis_pool_conns"
+#define WAIT_COUNT    "redis_pool_wait_count_total"
+#define WAIT_DURATION "redis_pool_wait_duration_microseconds_total"
+
+/* The three families, registered on first use; an existing family of the
+ * same name must have the same type and labels. */
+static int families(redisconn_metrics *m, redisconn__family **conns, redisconn__family **count,
+                    redisconn__family **duration)
+{
+    static const char *const conn_labels[] = {"pool", "state"};
+    static const char *const pool_label[] = {"pool"};
+    int rc = redisconn__metrics_ensure(
+        m, REDISCONN__GAUGE, CONNS,
+        "Connections of the Redis pool, by state: idle or in-use (leased).", conn_labels, 2, conns);
+    if (rc != REDISCONN_OK) return rc;
+    rc = redisconn__metrics_ensure(m, REDISCONN__COUNTER, WAIT_COUNT,
+                                   "Acquires of the Redis pool that had to wait for a connection.",
+                                   pool_label, 1, count);
+    if (rc != REDISCONN_OK) return rc;
+    return redisconn__metrics_ensure(
+        m, REDISCONN__COUNTER, WAIT_DURATION,
+        "Total time acquires of the Redis pool waited for a connection, in microseconds.",
+        pool_label, 1, duration);
+}
+
+/* Sets the four series of pool `name`; stops at the first failure. */
+int redisconn_report_stats(redisconn_metrics *m, const redisconn_pool *pool, const char *name)
+{
+    redisconn__family *conns, *count, *duration;
+    redisconn_pool_stats st;
+    const char *idle[2], *in_use[2], *label[1];
+    int rc;
+
+    if (m == NULL || pool == NULL || name == NULL || !redisconn__utf8_valid(name))
+        return REDISCONN_ERR_INVALID;
+    if ((rc = families(m, &conns, &count, &duration)) != REDISCONN_OK) return rc;
+    redisconn_pool_get_stats(pool, &st);
+    idle[0] = in_use[0] = label[0] = name;
+    idle[1] = "idle";
+    in_use[1] = "in-use";
+    rc = redisconn_gauge_set((redisconn_gauge *)(void *)conns, idle, st.idle_count);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_gauge_set((redisconn_gauge *)(void *)conns, in_use, st.in_use_count);
+    if (rc == REDISCONN_OK)
+        rc =
+            redisconn_counter_set((redisconn_counter *)(void *)count, label, (double)st.wait_count);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_counter_set((redisconn_counter *)(void *)duration, label,
+                                   (double)st.wait_duration_us);
+    return rc;
+}

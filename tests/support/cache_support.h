@@ -1,0 +1,46 @@
+/* cache_support.h — recorders for blob cache callbacks and helpers that run
+ * one operation to completion, checking the callback contract on the way. */
+#ifndef REDISCONN_TEST_CACHE_SUPPORT_H
+#define REDISCONN_TEST_CACHE_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redisconn/blobcache.h"
+
+struct event_base;
+
+/* Records get callbacks (copies the value); `calls` must end at exactly 1. */
+typedef struct rt_get {
+    int calls;
+    int status;
+    size_t len;
+    int value_null;
+    unsigned char value[8192];
+} rt_get;
+/* Checks: a value iff REDISCONN_OK, len 0 without one. */
+void rt_get_cb(int status, const void *value, size_t len, void *arg);
+/* Fail the test if they ever run. */
+void rt_never_get_cb(int status, const void *value, size_t len, void *arg);
+
+typedef struct rt_set {
+    int calls;
+    int status;
+} rt_set;
+void rt_set_cb(int status, void *arg);
+void rt_never_set_cb(int status, void *arg);
+
+/* Starts a get (asserting it returns REDISCONN_OK and does not call back
+ * inside), runs the loop until the callback, then a little more to see it
+ * fire exactly once. Returns the callback's status. */
+int rt_cache_get(struct event_base *base, redisconn_blobcache *c, const void *key, size_t keylen,
+                 rt_get *out);
+/* The same for a set. */
+int rt_cache_set(struct event_base *base, redisconn_blobcache *c, const void *key, size_t keylen,
+                 const void *value, size_t len, int64_t ttl_ms);
+/* String conveniences (key and value without their NUL). */
+int rt_cache_gets(struct event_base *base, redisconn_blobcache *c, const char *key, rt_get *out);
+int rt_cache_sets(struct event_base *base, redisconn_blobcache *c, const char *key,
+                  const char *value, int64_t ttl_ms);
+
+#endif
