@@ -1,0 +1,138 @@
+/*
+ * redisconn/redisconn.h — the seed's API (go.chromium.org/luci/server/redisconn)
+ * on top of the pool: a pool carried in a context, Get(ctx), and the Redis
+ * server module.
+ *
+ *   seed (Go)                        here (C)
+ *   UsePool(ctx, pool)               redisconn_use_pool(ctx, pool)
+ *   GetPool(ctx)                     redisconn_get_pool(ctx)
+ *   Get(ctx) (blocks)                redisconn_get(ctx, cb, arg) (callback)
+ *   ErrNotConfigured                 REDISCONN_ERR_NOT_CONFIGURED
+ *   ModuleName                       REDISCONN_MODULE_NAME
+ *   ModuleOptions{RedisAddr,RedisDB} redisconn_module_options{redis_addr,redis_db}
+ *   (*ModuleOptions).Register(f)     redisconn_module_options_register(opts, fs)
+ *   NewModule(opts)                  redisconn_module_new(opts)
+ *   NewModuleFromFlags()             redisconn_module_new_from_flags()
+ *
+ * Same threading and callback rules as redisconn/pool.h.
+ */
+#ifndef REDISCONN_REDISCONN_H
+#define REDISCONN_REDISCONN_H
+
+#include "common.h"
+#include "context.h"
+#include "flags.h"
+#include "module.h"
+#include "pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The Redis module's registered name, for dependencies
+ * ({REDISCONN_MODULE_NAME, REDISCONN_DEP_REQUIRED}). The seed registers the
+ * Go import path; a C program has no import paths, so the name is the
+ * library's: "redisconn". redisconn_module_new() registers it; do not
+ * register it yourself.
+ */
+#define REDISCONN_MODULE_NAME "redisconn"
+
+/**
+ * Derives a context holding `pool`, to be found by redisconn_get_pool() and
+ * used by redisconn_get(). Returns a new reference, or NULL if an argument is
+ * NULL or memory is short. The context does not own the pool: the pool must
+ * stay open while gets may be made through the context (the Redis module
+ * closes its pool only after every request has finished).
+ */
+REDISCONN_EXPORT redisconn_ctx *redisconn_use_pool(redisconn_ctx *ctx, redisconn_pool *pool);
+
+/** The pool installed in `ctx` (the nearest one up the chain), or NULL. Borrowed. */
+REDISCONN_EXPORT redisconn_pool *redisconn_get_pool(const redisconn_ctx *ctx);
+
+/** A pending redisconn_get(). Opaque; valid until its callback returns. */
+typedef struct redisconn_get_req redisconn_get_req;
+
+/**
+ * Leases a connection from the pool in `ctx`, like the seed's Get(ctx),
+ * without blocking: `cb` receives the connection or the reason there is none.
+ *
+ *  - No pool in `ctx`: REDISCONN_ERR_NOT_CONFIGURED.
+ *  - `ctx` already done: its error (REDISCONN_ERR_CANCELED / _DEADLINE).
+ *  - Otherwise the pool's acquire runs with the time left until the
+ *    deadline of `ctx` as its timeout (no deadline: no timeout). If the
+ *    deadline passes first the status is REDISCONN_ERR_DEADLINE; if `ctx` is
+ *    canceled while waiting, the acquire is canceled at once and the status
+ *    is REDISCONN_ERR_CANCELED. Other statuses are the pool's (CLOSED,
+ *    CONNECT, AUTH, ... and TIMEOUT when a dial timed out).
+ *
+ * The connection is not tied to `ctx` and may outlive it; release it with
+ * redisconn_release(). The request holds its own reference to `ctx`.
+ * Returns a handle (valid until the callback returns), or NULL if `ctx` or
+ * `cb` is NULL or memory is short — then `cb` never fires. Otherwise `cb`
+ * fires exactly once, from the loop, never inside this call.
+ */
+REDISCONN_EXPORT redisconn_get_req *redisconn_get(redisconn_ctx *ctx, redisconn_acquire_cb cb,
+                                                  void *arg);
+
+/**
+ * Cancels a pending get: its callback fires from the loop with
+ * REDISCONN_ERR_CANCELED (a connection already chosen goes back to the pool).
+ * Returns REDISCONN_OK, or REDISCONN_ERR_STATE from inside its own callback.
+ */
+REDISCONN_EXPORT int redisconn_get_cancel(redisconn_get_req *req);
+
+/** Options of the Redis module (a plain struct, Go's ModuleOptions). */
+typedef struct redisconn_module_options {
+    /** Redis server to connect to as "host:port"; NULL or "" = no Redis. */
+    const char *redis_addr;
+    /** Index of a logical Redis DB to use by default. */
+    int redis_db;
+} redisconn_module_options;
+
+/** Zeroes `opts`: no Redis address, database 0. */
+REDISCONN_EXPORT void redisconn_module_options_init(redisconn_module_options *opts);
+
+/**
+ * Registers -redis-addr (string) and -redis-db (int) in `fs`, with the
+ * current values of `opts` as defaults; parsing `fs` then writes into `opts`
+ * (redis_addr then points to a string owned by `fs`). `opts` must outlive
+ * every parse of `fs`. Returns REDISCONN_OK or the flag set's error (for
+ * instance INVALID when the flags are already registered).
+ */
+REDISCONN_EXPORT int redisconn_module_options_register(redisconn_module_options *opts,
+                                                       redisconn_flagset *fs);
+
+/**
+ * Creates the Redis module. `opts` is borrowed and read when the server
+ * initializes the module (so flags parsed after this call count): it must
+ * stay valid until the server has started. NULL means the defaults, i.e. no
+ * Redis.
+ *
+ * At initialization the module does nothing if redis_addr is empty (then
+ * redisconn_get() fails with REDISCONN_ERR_NOT_CONFIGURED). Otherwise it
+ * creates a pool with the seed's defaults on the server's event_base,
+ * installs it in the server's root context with redisconn_use_pool(), and
+ * registers a cleanup that closes the pool (asynchronously) at shutdown. A
+ * malformed address or a negative database aborts startup.
+ *
+ * Returns the module, or NULL when memory is short. Free it with
+ * redisconn_module_free() after the server has shut down.
+ */
+REDISCONN_EXPORT redisconn_module *redisconn_module_new(const redisconn_module_options *opts);
+
+/**
+ * Like redisconn_module_new() with options that live in the module and are
+ * registered as -redis-addr / -redis-db in the command-line flag set
+ * (redisconn_flags_commandline()), which redisconn_server_main() parses.
+ * Returns NULL when memory is short or the flags already exist (call it once
+ * per process). Free with redisconn_module_free() after the server is done;
+ * the flags must not be parsed after that.
+ */
+REDISCONN_EXPORT redisconn_module *redisconn_module_new_from_flags(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REDISCONN_REDISCONN_H */

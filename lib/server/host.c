@@ -1,0 +1,45 @@
+/*
+ * host.c: the services a module gets from the server during initialization
+ * (cleanups live in shutdown.c, beside the machinery that runs them).
+ */
+#include "server/server_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int redisconn_host_route(redisconn_host *host, const char *method, const char *path,
+                         redisconn_handler_fn handler, void *arg)
+{
+    if (host == NULL) return REDISCONN_ERR_INVALID;
+    return redisconn__route_add(host->srv, method, path, handler, arg);
+}
+
+/* NULL until a registry is wired into the server. */
+struct redisconn_metrics *redisconn_host_metrics(redisconn_host *host)
+{
+    return host ? host->srv->metrics : NULL;
+}
+
+/* The server's base. */
+struct event_base *redisconn_host_base(redisconn_host *host)
+{
+    return host ? host->srv->base : NULL;
+}
+
+/* Keeps the last explanation; init_modules() puts it in the startup error. */
+void redisconn_host_errorf(redisconn_host *host, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    char *dup;
+    if (host == NULL || fmt == NULL) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    dup = strdup(msg);
+    if (dup == NULL) return;
+    free(host->error);
+    host->error = dup;
+}
