@@ -72,6 +72,10 @@ Test(pool_wait, released_connection_goes_to_the_oldest_waiter_not_idle)
     cr_assert_eq(st.dials, 1);
     cr_assert_eq(st.wait_count, 1);
     cr_assert_gt(st.wait_duration_us, 0);
+    uint64_t in_buckets = 0;
+    for (int i = 0; i <= REDISCONN_WAIT_BUCKETS; i++) in_buckets += st.wait_buckets[i];
+    cr_assert_eq(in_buckets, 1, "the wait is in the histogram");
+    cr_assert_eq(st.wait_buckets[REDISCONN_WAIT_BUCKETS], 0);
     redisconn_release(w.conn);
 }
 

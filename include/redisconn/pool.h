@@ -114,9 +114,11 @@ REDISCONN_EXPORT redisconn_pool *redisconn_pool_new_with_options(struct event_ba
 /**
  * Acquire callback. Exactly one of `conn` and a non-OK `status` is set:
  * on success `status` is REDISCONN_OK and `conn` is leased to you; otherwise
- * `conn` is NULL, `status` says why (TIMEOUT, CANCELED, EXHAUSTED, CLOSED,
- * CONNECT, AUTH, SELECT, RESOLVE, PROTOCOL, IO, NOMEM) and `errmsg` may carry the
- * server's or system's message (valid during the call only, else NULL).
+ * `conn` is NULL, `status` says why (TIMEOUT: this acquire's own timeout;
+ * CANCELED, EXHAUSTED, CLOSED; CONNECT — also when a dial exceeded the connect
+ * timeout, errmsg "connect timeout"; AUTH, SELECT, RESOLVE, PROTOCOL, IO,
+ * NOMEM) and `errmsg` may carry the server's or system's message (valid
+ * during the call only, else NULL).
  */
 typedef void (*redisconn_acquire_cb)(redisconn_conn *conn, int status, const char *errmsg,
                                      void *arg);
@@ -237,6 +239,16 @@ REDISCONN_EXPORT redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn)
  */
 REDISCONN_EXPORT const char *redisconn_conn_errstr(const redisconn_conn *conn);
 
+/** Number of finite buckets of the wait-time histogram in redisconn_pool_stats. */
+#define REDISCONN_WAIT_BUCKETS 11
+
+/**
+ * Upper bounds, in microseconds, of the wait-time histogram buckets:
+ * 100 µs, 500 µs, 1 ms, 5 ms, 10 ms, 50 ms, 100 ms, 500 ms, 1 s, 5 s, 10 s.
+ * Constant data owned by the library.
+ */
+REDISCONN_EXPORT extern const uint64_t redisconn_wait_bucket_bounds_us[REDISCONN_WAIT_BUCKETS];
+
 /**
  * Pool statistics, a plain struct filled by redisconn_pool_get_stats().
  * The first six fields are the seed's redis.PoolStats.
@@ -265,6 +277,10 @@ typedef struct redisconn_pool_stats {
     int shared_count;             /**< connections carrying pool-level commands */
     uint64_t pool_commands;       /**< pool-level commands accepted */
     uint64_t pool_command_timeouts; /**< pool-level commands failed with TIMEOUT */
+    /** Waits counted in wait_count, by duration: wait_buckets[i] counts waits
+     * <= redisconn_wait_bucket_bounds_us[i] and above the previous bound (not
+     * cumulative); the last element counts waits above 10 s. */
+    uint64_t wait_buckets[REDISCONN_WAIT_BUCKETS + 1];
 } redisconn_pool_stats;
 
 /** Copies the current statistics into `*stats`. */

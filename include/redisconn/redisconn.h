@@ -64,7 +64,7 @@ typedef struct redisconn_get_req redisconn_get_req;
  *    deadline passes first the status is REDISCONN_ERR_DEADLINE; if `ctx` is
  *    canceled while waiting, the acquire is canceled at once and the status
  *    is REDISCONN_ERR_CANCELED. Other statuses are the pool's (CLOSED,
- *    CONNECT, AUTH, ... and TIMEOUT when a dial timed out).
+ *    CONNECT — also for a dial that exceeded the connect timeout —, AUTH, ...).
  *
  * The connection is not tied to `ctx` and may outlive it; release it with
  * redisconn_release(). The request holds its own reference to `ctx`.

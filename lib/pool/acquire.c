@@ -18,6 +18,9 @@
 
 enum { FREE_REQS_MAX = 256 };
 
+const uint64_t redisconn_wait_bucket_bounds_us[REDISCONN_WAIT_BUCKETS] = {
+    100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000, 10000000};
+
 static redisconn_acquire *req_alloc(redisconn_pool *pool)
 {
     redisconn__link *l = redisconn__list_first(&pool->free_reqs);
@@ -65,8 +68,12 @@ static void req_finish(redisconn_acquire *req, int status, const char *msg)
     }
     disarm(req);
     if (req->waited) {
+        uint64_t waited = redisconn__now_us() - req->start_us;
+        int b = 0;
+        while (b < REDISCONN_WAIT_BUCKETS && waited > redisconn_wait_bucket_bounds_us[b]) b++;
+        pool->stats.wait_buckets[b]++;
         pool->stats.wait_count++;
-        pool->stats.wait_duration_us += redisconn__now_us() - req->start_us;
+        pool->stats.wait_duration_us += waited;
         req->waited = 0;
     }
     req->status = status;

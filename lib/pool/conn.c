@@ -144,9 +144,9 @@ static void on_deadline(void *owner)
         return;
     }
     if (conn->state == CONN_DIALING) {
-        conn->dial_status = REDISCONN_ERR_TIMEOUT;
+        conn->dial_status = REDISCONN_ERR_CONNECT; /* TIMEOUT is the acquire's own */
         redisconn__conn_set_error(conn, "connect timeout");
-        redisconn__conn_close(conn, CLOSE_DIAL_FAILED, REDISCONN_ERR_TIMEOUT);
+        redisconn__conn_close(conn, CLOSE_DIAL_FAILED, REDISCONN_ERR_CONNECT);
         return;
     }
     conn->pool->stats.command_timeouts++;

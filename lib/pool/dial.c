@@ -158,7 +158,7 @@ static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
         return;
     }
     if (conn->dial_deadline_us && redisconn__now_us() >= conn->dial_deadline_us) {
-        fail(conn, REDISCONN_ERR_TIMEOUT, "connect timeout (name resolution)");
+        fail(conn, REDISCONN_ERR_CONNECT, "connect timeout (name resolution)");
         return;
     }
     connect_to(conn, ip);

@@ -14,10 +14,6 @@
 
 #include <event2/event.h>
 
-/* Slack when deciding that an acquire TIMEOUT was the context's deadline:
- * the pool's timer and ours are armed from different readings of the clock. */
-#define DEADLINE_SLACK_MS 20
-
 /* The context key of the pool: an address nobody else can have. */
 static const char pool_key;
 
@@ -59,16 +55,16 @@ static void get_free(redisconn_get_req *g)
 }
 
 /* The status the caller sees for the pool's `status`: the context's error
- * when the context is what ended the wait. */
+ * when the context is what ended the wait. The pool reports TIMEOUT only for
+ * the acquire's own timeout (a dial that times out is CONNECT), and that
+ * timeout is the time left until the context's deadline. */
 static int map_status(const redisconn_get_req *g, int status)
 {
     int64_t deadline;
     if (g->user_canceled) return status;
     if (status == REDISCONN_ERR_CANCELED && g->ctx_err != REDISCONN_OK) return g->ctx_err;
     if (status == REDISCONN_ERR_TIMEOUT &&
-        (g->ctx_err == REDISCONN_ERR_DEADLINE ||
-         (redisconn_ctx_deadline(g->ctx, &deadline) &&
-          redisconn_ctx_now_ms(g->ctx) >= deadline - DEADLINE_SLACK_MS)))
+        (g->ctx_err == REDISCONN_ERR_DEADLINE || redisconn_ctx_deadline(g->ctx, &deadline)))
         return REDISCONN_ERR_DEADLINE;
     return status;
 }
