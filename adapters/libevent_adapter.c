@@ -201,7 +201,6 @@ void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us)
 {
     ev_adapter *e = ac->ev.data;
     struct timeval tv;
-    uint64_t now, rel;
 
     if (e == NULL) return;
     if (deadline_us == 0) {
@@ -210,9 +209,6 @@ void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us)
         return;
     }
     if (e->deadline_us && e->deadline_us <= deadline_us) return;
-    now = redisconn__now_us();
-    rel = deadline_us > now ? deadline_us - now : 0;
-    tv.tv_sec = (time_t)(rel / 1000000u);
-    tv.tv_usec = (suseconds_t)(rel % 1000000u);
+    tv = redisconn__tv_until(deadline_us);
     if (event_add(e->timer, &tv) == 0) e->deadline_us = deadline_us;
 }

@@ -65,8 +65,8 @@ static void on_acquired(redisconn_conn *conn, int status, const char *errmsg, vo
 {
     struct app *app = arg;
     if (status != REDISCONN_OK) {
-        fprintf(stderr, "acquire failed: %s%s%s\n", redisconn_strerror(status),
-                errmsg ? ": " : "", errmsg ? errmsg : "");
+        fprintf(stderr, "acquire failed: %s%s%s\n", redisconn_strerror(status), errmsg ? ": " : "",
+                errmsg ? errmsg : "");
         app->exit_code = 1;
         finish(app, NULL);
         return;

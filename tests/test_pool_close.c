@@ -203,14 +203,14 @@ Test(pool_close, server_killed_under_load_every_callback_fires_exactly_once)
             if (acq[i].calls == 1 && acq[i].conn) {
                 redisconn_conn *c = acq[i].conn;
                 acq[i].conn = NULL;
-                if (redisconn_command(c, rt_reply_cb, &rep[i], "DEBUG SLEEP 0.01") !=
-                    REDISCONN_OK)
+                if (redisconn_command(c, rt_reply_cb, &rep[i], "DEBUG SLEEP 0.01") != REDISCONN_OK)
                     rep[i].calls = 1, rep[i].status = REDISCONN_ERR_IO;
                 redisconn_release(c);
             }
         if (round == 3) rt_server_kill(env.srv);
         done = 0;
-        for (int i = 0; i < N; i++) done += acq[i].calls;
+        for (int i = 0; i < N; i++)
+            done += acq[i].calls;
     }
     rt_loop_for(env.base, 600);
     for (int i = 0; i < N; i++) {

@@ -80,8 +80,10 @@ Test(pool_command, thousands_of_commands_share_few_connections)
     for (int i = 0; i < N; i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 0, count_cb, &calls[i], "INCR n"),
                      REDISCONN_OK);
-    for (int i = 0; i < 500 && counted < N; i++) rt_loop_for(env.base, 10);
-    for (int i = 0; i < N; i++) cr_assert_eq(calls[i], 1, "command %d called %d times", i, calls[i]);
+    for (int i = 0; i < 500 && counted < N; i++)
+        rt_loop_for(env.base, 10);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(calls[i], 1, "command %d called %d times", i, calls[i]);
     redisReply *x = rt_cmd(env.srv, "GET n");
     cr_assert_eq(atoi(x->str), N);
     freeReplyObject(x);
@@ -92,9 +94,9 @@ Test(pool_command, thousands_of_commands_share_few_connections)
 
 Test(pool_command, state_changing_commands_are_refused_with_lease_required)
 {
-    static const char *refused[] = {"MULTI",     "EXEC",        "WATCH k",   "SELECT 1",
-                                    "SUBSCRIBE c", "PSUBSCRIBE p*", "BLPOP l 1", "BRPOP l 1",
-                                    "AUTH x",    "CLIENT SETNAME n", "UNSUBSCRIBE", "WAIT 1 0"};
+    static const char *refused[] = {
+        "MULTI",     "EXEC",      "WATCH k", "SELECT 1",         "SUBSCRIBE c", "PSUBSCRIBE p*",
+        "BLPOP l 1", "BRPOP l 1", "AUTH x",  "CLIENT SETNAME n", "UNSUBSCRIBE", "WAIT 1 0"};
     rt_env_pool(&env, NULL);
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, NULL, refused[i]),
@@ -179,10 +181,13 @@ Test(pool_command, server_restart_mid_pipeline_calls_every_callback_exactly_once
     for (int i = 0; i < N; i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 0, restart_cb, &calls[i], "INCR r"),
                      REDISCONN_OK);
-    for (int i = 0; i < 5 && restart_calls == 0; i++) event_base_loop(env.base, EVLOOP_ONCE);
+    for (int i = 0; i < 5 && restart_calls == 0; i++)
+        event_base_loop(env.base, EVLOOP_ONCE);
     rt_server_kill(env.srv);
-    for (int i = 0; i < 300 && restart_calls < N; i++) rt_loop_for(env.base, 10);
-    for (int i = 0; i < N; i++) cr_assert_eq(calls[i], 1, "command %d: %d calls", i, calls[i]);
+    for (int i = 0; i < 300 && restart_calls < N; i++)
+        rt_loop_for(env.base, 10);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(calls[i], 1, "command %d: %d calls", i, calls[i]);
     cr_assert_gt(restart_err, 0, "the kill hit the pipeline");
     rt_server_restart(env.srv);
     rt_reply r = {0};

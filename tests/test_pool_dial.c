@@ -73,8 +73,8 @@ Test(pool_dial, out_of_range_options_are_rejected_at_creation)
 {
     redisconn_pool_options o;
     int err = 0;
-    int *fields[] = {&o.max_idle, &o.max_active, &o.max_waiters, &o.connect_timeout_ms,
-                     &o.command_timeout_ms, &o.min_idle, &o.db};
+    int *fields[] = {&o.max_idle,           &o.max_active, &o.max_waiters, &o.connect_timeout_ms,
+                     &o.command_timeout_ms, &o.min_idle,   &o.db};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         redisconn_pool_options_init(&o);
         *fields[i] = -1;
@@ -145,8 +145,8 @@ Test(pool_dial, wrong_password_fails_with_auth)
     o.password = "wrong-pass-xyz";
     rt_acq a = acquire_once(env.srv->addr, &o);
     cr_assert_eq(a.status, REDISCONN_ERR_AUTH, "got %s", redisconn_status_name(a.status));
-    cr_assert(strstr(a.errmsg, "WRONGPASS") != NULL || strstr(a.errmsg, "invalid") != NULL,
-              "%s", a.errmsg);
+    cr_assert(strstr(a.errmsg, "WRONGPASS") != NULL || strstr(a.errmsg, "invalid") != NULL, "%s",
+              a.errmsg);
     cr_assert(strstr(env.log.buf, "wrong-pass-xyz") == NULL, "password logged: %s", env.log.buf);
 }
 

@@ -122,8 +122,10 @@ Test(pool_health, releases_beyond_max_idle_close_the_oldest_idle)
     rt_env_options(&env, &o);
     o.max_idle = 2;
     rt_env_pool(&env, &o);
-    for (int i = 0; i < 3; i++) c[i] = rt_acquire_ok(&env);
-    for (int i = 0; i < 3; i++) redisconn_release(c[i]);
+    for (int i = 0; i < 3; i++)
+        c[i] = rt_acquire_ok(&env);
+    for (int i = 0; i < 3; i++)
+        redisconn_release(c[i]);
     rt_loop_for(env.base, 20);
     cr_assert_eq(stats().idle_count, 2);
     cr_assert_eq(stats().closed_max_idle, 1);

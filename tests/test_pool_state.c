@@ -52,7 +52,8 @@ Test(pool_state, release_with_commands_in_flight_lets_them_finish)
     redisconn_release(c);
     cr_assert_eq(stats().idle_count, 0, "reused before its commands drained");
     cr_assert(rt_wait_reply(&env, &r[2], 2000));
-    for (int i = 0; i < 3; i++) cr_assert_eq(r[i].calls, 1);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(r[i].calls, 1);
     cr_assert_eq(r[1].integer, 2);
     cr_assert_str_eq(r[2].str, "2");
     rt_loop_for(env.base, 10);
@@ -150,7 +151,8 @@ Test(pool_state, subscribed_connection_gets_messages_and_is_closed_on_release)
     redisReply *x = rt_cmd(env.srv, "PUBLISH chan hello");
     freeReplyObject(x);
     int two = 0;
-    for (int i = 0; i < 100 && sub.calls < 2; i++) rt_loop_for(env.base, 10);
+    for (int i = 0; i < 100 && sub.calls < 2; i++)
+        rt_loop_for(env.base, 10);
     two = sub.calls;
     cr_assert_eq(two, 2);
     cr_assert_str_eq(sub.str, "hello");
@@ -176,8 +178,7 @@ Test(pool_state, commands_hiredis_cannot_track_are_refused)
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "CLIENT REPLY OFF"),
                  REDISCONN_ERR_UNSUPPORTED);
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "HELLO 3"), REDISCONN_ERR_UNSUPPORTED);
-    cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "SSUBSCRIBE x"),
-                 REDISCONN_ERR_UNSUPPORTED);
+    cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "SSUBSCRIBE x"), REDISCONN_ERR_UNSUPPORTED);
     rt_loop_for(env.base, 20);
     cr_assert_eq(r.calls, 0);
     redisconn_release(c);
@@ -255,7 +256,8 @@ Test(pool_state, unsubscribed_subscription_still_gets_its_final_call)
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &sub, "UNSUBSCRIBE %s", "ch2"),
                  REDISCONN_ERR_INVALID, "UNSUBSCRIBE takes no callback");
     cr_assert_eq(redisconn_command(c, NULL, NULL, "UNSUBSCRIBE %s", "ch2"), REDISCONN_OK);
-    for (int i = 0; i < 100 && sub.calls < 2; i++) rt_loop_for(env.base, 10);
+    for (int i = 0; i < 100 && sub.calls < 2; i++)
+        rt_loop_for(env.base, 10);
     cr_assert_eq(sub.calls, 2, "the unsubscribe confirmation");
     redisconn_release(c);
     rt_loop_for(env.base, 50);
@@ -268,14 +270,16 @@ Test(pool_state, large_values_survive_partial_writes)
     enum { SIZE = 8 * 1024 * 1024 };
     rt_reply r;
     char *big = malloc(SIZE);
-    for (size_t i = 0; i < SIZE; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < SIZE; i++)
+        big[i] = (char)('a' + i % 26);
     rt_env_pool(&env, NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
     memset(&r, 0, sizeof(r));
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "SET big %b", big, (size_t)SIZE),
                  REDISCONN_OK);
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "STRLEN big"), REDISCONN_OK);
-    for (int i = 0; i < 300 && r.calls < 2; i++) rt_loop_for(env.base, 10);
+    for (int i = 0; i < 300 && r.calls < 2; i++)
+        rt_loop_for(env.base, 10);
     cr_assert_eq(r.calls, 2);
     cr_assert_eq(r.integer, SIZE);
     rt_command_wait(&env, c, &r, "GETRANGE big %d %d", SIZE - 3, SIZE - 1);

@@ -30,7 +30,8 @@ static void exhaust(int max_active, int wait, int max_waiters, redisconn_conn **
     o.wait = wait;
     o.max_waiters = max_waiters;
     rt_env_pool(&env, &o);
-    for (int i = 0; i < max_active; i++) held[i] = rt_acquire_ok(&env);
+    for (int i = 0; i < max_active; i++)
+        held[i] = rt_acquire_ok(&env);
 }
 
 Test(pool_wait, waiters_are_served_in_fifo_order)
@@ -46,7 +47,8 @@ Test(pool_wait, waiters_are_served_in_fifo_order)
         cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &w[i]));
     }
     rt_loop_for(env.base, 50);
-    for (int i = 0; i < 5; i++) cr_assert_eq(w[i].calls, 0, "waiter %d served early", i);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(w[i].calls, 0, "waiter %d served early", i);
     redisconn_release(held[0]);
     cr_assert(rt_wait_acq(&env, &w[4], 3000));
     for (int i = 0; i < 5; i++) {
@@ -73,7 +75,8 @@ Test(pool_wait, released_connection_goes_to_the_oldest_waiter_not_idle)
     cr_assert_eq(st.wait_count, 1);
     cr_assert_gt(st.wait_duration_us, 0);
     uint64_t in_buckets = 0;
-    for (int i = 0; i <= REDISCONN_WAIT_BUCKETS; i++) in_buckets += st.wait_buckets[i];
+    for (int i = 0; i <= REDISCONN_WAIT_BUCKETS; i++)
+        in_buckets += st.wait_buckets[i];
     cr_assert_eq(in_buckets, 1, "the wait is in the histogram");
     cr_assert_eq(st.wait_buckets[REDISCONN_WAIT_BUCKETS], 0);
     redisconn_release(w.conn);
@@ -159,8 +162,8 @@ static void cancel_inside_cb(redisconn_conn *conn, int status, const char *errms
     (void)errmsg;
     a->calls++;
     a->status = status;
-    cr_assert_eq(redisconn_acquire_cancel(*(redisconn_acquire **)a->errmsg),
-                 REDISCONN_ERR_STATE, "cancel of its own acquire inside its callback");
+    cr_assert_eq(redisconn_acquire_cancel(*(redisconn_acquire **)a->errmsg), REDISCONN_ERR_STATE,
+                 "cancel of its own acquire inside its callback");
     redisconn_release(conn);
 }
 

@@ -33,25 +33,26 @@ extern "C" {
 /** Status codes. 0 is success; errors are negative and stable across releases. */
 enum redisconn_status {
     REDISCONN_OK = 0,
-    REDISCONN_ERR_INVALID = -1,        /**< invalid argument (NULL, out of range, malformed) */
-    REDISCONN_ERR_NOMEM = -2,          /**< out of memory */
-    REDISCONN_ERR_TIMEOUT = -3,        /**< a timeout expired (acquire, connect or command) */
-    REDISCONN_ERR_CANCELED = -4,       /**< the operation was canceled by its owner */
-    REDISCONN_ERR_EXHAUSTED = -5,      /**< pool exhausted: wait disabled or max_waiters reached */
-    REDISCONN_ERR_CLOSED = -6,         /**< the pool was closed */
-    REDISCONN_ERR_CONNECT = -7,        /**< the connection could not be established */
-    REDISCONN_ERR_AUTH = -8,           /**< the server refused AUTH (or requires it) */
-    REDISCONN_ERR_SELECT = -9,         /**< the server refused SELECT of the pool's database */
-    REDISCONN_ERR_IO = -10,            /**< the connection broke (reset, EOF, I/O error) */
-    REDISCONN_ERR_RESOLVE = -11,       /**< the host name could not be resolved */
-    REDISCONN_ERR_UNSUPPORTED = -12,   /**< the command cannot be used through this library */
-    REDISCONN_ERR_STATE = -13,         /**< the object is not in a state that allows the call */
-    REDISCONN_ERR_NOT_CONFIGURED = -14, /**< no Redis pool in the context (seed: ErrNotConfigured) */
-    REDISCONN_ERR_DEADLINE = -15,      /**< the context's deadline passed */
-    REDISCONN_ERR_CACHE_MISS = -16,    /**< blob cache: the key is not in the cache */
-    REDISCONN_ERR_REPLY = -17,         /**< Redis answered with an error reply */
-    REDISCONN_ERR_PERMISSION = -18,    /**< the caller is not allowed to do this */
-    REDISCONN_ERR_PROTOCOL = -19,      /**< the server sent something that is not RESP */
+    REDISCONN_ERR_INVALID = -1,      /**< invalid argument (NULL, out of range, malformed) */
+    REDISCONN_ERR_NOMEM = -2,        /**< out of memory */
+    REDISCONN_ERR_TIMEOUT = -3,      /**< a timeout expired (acquire, connect or command) */
+    REDISCONN_ERR_CANCELED = -4,     /**< the operation was canceled by its owner */
+    REDISCONN_ERR_EXHAUSTED = -5,    /**< pool exhausted: wait disabled or max_waiters reached */
+    REDISCONN_ERR_CLOSED = -6,       /**< the pool was closed */
+    REDISCONN_ERR_CONNECT = -7,      /**< the connection could not be established */
+    REDISCONN_ERR_AUTH = -8,         /**< the server refused AUTH (or requires it) */
+    REDISCONN_ERR_SELECT = -9,       /**< the server refused SELECT of the pool's database */
+    REDISCONN_ERR_IO = -10,          /**< the connection broke (reset, EOF, I/O error) */
+    REDISCONN_ERR_RESOLVE = -11,     /**< the host name could not be resolved */
+    REDISCONN_ERR_UNSUPPORTED = -12, /**< the command cannot be used through this library */
+    REDISCONN_ERR_STATE = -13,       /**< the object is not in a state that allows the call */
+    REDISCONN_ERR_NOT_CONFIGURED =
+        -14,                        /**< no Redis pool in the context (seed: ErrNotConfigured) */
+    REDISCONN_ERR_DEADLINE = -15,   /**< the context's deadline passed */
+    REDISCONN_ERR_CACHE_MISS = -16, /**< blob cache: the key is not in the cache */
+    REDISCONN_ERR_REPLY = -17,      /**< Redis answered with an error reply */
+    REDISCONN_ERR_PERMISSION = -18, /**< the caller is not allowed to do this */
+    REDISCONN_ERR_PROTOCOL = -19,   /**< the server sent something that is not RESP */
     REDISCONN_ERR_LEASE_REQUIRED = -20, /**< the command changes connection state: lease one */
 };
 

@@ -51,9 +51,11 @@ typedef struct redisconn_pool_options {
     int max_idle;
     /** Most connections open at once (idle + leased + dialing); 0 = no limit. Default 512. */
     int max_active;
-    /** Idle connections older than this are closed by a timer. 0 = never. Default 180000 (3 min). */
+    /** Idle connections older than this are closed by a timer. 0 = never. Default 180000 (3 min).
+     */
     int64_t idle_timeout_ms;
-    /** 1: acquire waits for a connection when max_active is reached; 0: fails EXHAUSTED. Default 1. */
+    /** 1: acquire waits for a connection when max_active is reached; 0: fails EXHAUSTED. Default 1.
+     */
     int wait;
     /** Most acquires waiting at once; further ones fail EXHAUSTED. 0 = no limit. Default 0. */
     int max_waiters;
@@ -217,13 +219,13 @@ REDISCONN_EXPORT void redisconn_release(redisconn_conn *conn);
  * NOMEM — then `cb` never fires.
  */
 REDISCONN_EXPORT int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms,
-                                            redisconn_reply_cb cb, void *privdata,
-                                            const char *fmt, ...);
+                                            redisconn_reply_cb cb, void *privdata, const char *fmt,
+                                            ...);
 
 /** va_list variant of redisconn_pool_command(). */
 REDISCONN_EXPORT int redisconn_pool_commandv(redisconn_pool *pool, int64_t timeout_ms,
-                                             redisconn_reply_cb cb, void *privdata,
-                                             const char *fmt, va_list ap);
+                                             redisconn_reply_cb cb, void *privdata, const char *fmt,
+                                             va_list ap);
 
 /** Argument-vector variant of redisconn_pool_command(); arguments are copied. */
 REDISCONN_EXPORT int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms,
@@ -271,11 +273,11 @@ typedef struct redisconn_pool_stats {
     uint64_t closed_idle_timeout; /**< closed by the idle timer */
     uint64_t closed_lifetime;     /**< closed because older than max_conn_lifetime */
     uint64_t closed_max_idle;     /**< closed on release because max_idle were idle */
-    uint64_t closed_broken;       /**< closed because the connection broke (EOF, error, failed PING) */
-    uint64_t closed_dirty;        /**< closed because the connection could not be reset */
-    uint64_t closed_pool_closed;  /**< closed because the pool closed */
-    int shared_count;             /**< connections carrying pool-level commands */
-    uint64_t pool_commands;       /**< pool-level commands accepted */
+    uint64_t closed_broken; /**< closed because the connection broke (EOF, error, failed PING) */
+    uint64_t closed_dirty;  /**< closed because the connection could not be reset */
+    uint64_t closed_pool_closed;    /**< closed because the pool closed */
+    int shared_count;               /**< connections carrying pool-level commands */
+    uint64_t pool_commands;         /**< pool-level commands accepted */
     uint64_t pool_command_timeouts; /**< pool-level commands failed with TIMEOUT */
     /** Waits counted in wait_count, by duration: wait_buckets[i] counts waits
      * <= redisconn_wait_bucket_bounds_us[i] and above the previous bound (not

@@ -70,7 +70,8 @@ static void req_finish(redisconn_acquire *req, int status, const char *msg)
     if (req->waited) {
         uint64_t waited = redisconn__now_us() - req->start_us;
         int b = 0;
-        while (b < REDISCONN_WAIT_BUCKETS && waited > redisconn_wait_bucket_bounds_us[b]) b++;
+        while (b < REDISCONN_WAIT_BUCKETS && waited > redisconn_wait_bucket_bounds_us[b])
+            b++;
         pool->stats.wait_buckets[b]++;
         pool->stats.wait_count++;
         pool->stats.wait_duration_us += waited;
@@ -173,7 +174,8 @@ static void enqueue(redisconn_acquire *req, int front)
         req_finish(req, REDISCONN_ERR_EXHAUSTED, "connection pool exhausted");
         return;
     }
-    if (!can_dial && !req->waited) { /* waits for a release, not just a dial: the seed's WaitCount */
+    if (!can_dial &&
+        !req->waited) { /* waits for a release, not just a dial: the seed's WaitCount */
         req->waited = 1;
         req->start_us = redisconn__now_us();
     }
@@ -270,8 +272,8 @@ void redisconn__pool_put(redisconn_conn *conn)
         redisconn__conn_close(conn, CLOSE_LIFETIME, REDISCONN_ERR_CLOSED);
         return;
     }
-    if (conn->for_shared || (!redisconn__list_empty(&pool->pending) &&
-                             pool->shared_n == 0 && pool->shared_dialing == 0)) {
+    if (conn->for_shared || (!redisconn__list_empty(&pool->pending) && pool->shared_n == 0 &&
+                             pool->shared_dialing == 0)) {
         redisconn__shared_adopt(conn);
         return;
     }
@@ -308,8 +310,7 @@ static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
         redisconn__shared_dial_failed(pool, status, conn->errstr[0] ? conn->errstr : NULL);
         return;
     }
-    if (pool->closed || l == NULL || pool->waiting <= pool->dialing - pool->shared_dialing)
-        return;
+    if (pool->closed || l == NULL || pool->waiting <= pool->dialing - pool->shared_dialing) return;
     req_finish(REDISCONN_CONTAINER_OF(l, redisconn_acquire, node), status,
                conn->errstr[0] ? conn->errstr : NULL);
 }

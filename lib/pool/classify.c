@@ -52,12 +52,9 @@ static const struct cmd_class classes[] = {
 
 /* CLIENT subcommands that change the connection. */
 static const struct cmd_class client_classes[] = {
-    {"REPLY", CLS_UNSUPPORTED},
-    {"TRACKING", CLS_CLOSE | CLS_STATEFUL},
-    {"SETNAME", CLS_STATEFUL},
-    {"NO-EVICT", CLS_STATEFUL},
-    {"NO-TOUCH", CLS_STATEFUL},
-    {"CACHING", CLS_STATEFUL},
+    {"REPLY", CLS_UNSUPPORTED}, {"TRACKING", CLS_CLOSE | CLS_STATEFUL},
+    {"SETNAME", CLS_STATEFUL},  {"NO-EVICT", CLS_STATEFUL},
+    {"NO-TOUCH", CLS_STATEFUL}, {"CACHING", CLS_STATEFUL},
     {"PAUSE", CLS_STATEFUL},
 };
 

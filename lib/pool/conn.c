@@ -308,8 +308,8 @@ static int check_leased(const redisconn_conn *conn)
     return REDISCONN_OK;
 }
 
-int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
-                       const char *fmt, va_list ap)
+int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
+                       va_list ap)
 {
     char *cmd = NULL;
     int len, rc = check_leased(conn);
@@ -319,8 +319,8 @@ int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privda
     return user_send(conn, cb, privdata, cmd, len);
 }
 
-int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
-                      const char *fmt, ...)
+int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
+                      ...)
 {
     va_list ap;
     int rc;

@@ -75,8 +75,8 @@ static int send_handshake(redisconn_conn *conn)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_AUTH, dl,
                                    "AUTH %s %s", pool->username, pool->password);
     else if (pool->password != NULL)
-        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_AUTH, dl,
-                                   "AUTH %s", pool->password);
+        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_AUTH, dl, "AUTH %s",
+                                   pool->password);
     if (rc == REDISCONN_OK)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_SELECT, dl,
                                    "SELECT %d", pool->opts.db);
@@ -130,8 +130,8 @@ static int pick_address(const struct evutil_addrinfo *res, char *buf, size_t len
                    ? 0
                    : -1;
     if (pick->ai_family == AF_INET6)
-        return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr,
-                         buf, (socklen_t)len)
+        return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr, buf,
+                         (socklen_t)len)
                    ? 0
                    : -1;
     return -1;
@@ -211,8 +211,7 @@ redisconn_conn *redisconn__dial(redisconn_pool *pool)
     pool->stats.dials++;
     redisconn__conn_state(conn, CONN_DIALING);
     if (pool->opts.connect_timeout_ms > 0)
-        conn->dial_deadline_us =
-            conn->created_us + (uint64_t)pool->opts.connect_timeout_ms * 1000u;
+        conn->dial_deadline_us = conn->created_us + (uint64_t)pool->opts.connect_timeout_ms * 1000u;
     redisconn__log(pool, REDISCONN_LOG_DEBUG, "opening new Redis connection to %s",
                    pool->addr.text);
     if (pool->addr.kind == REDISCONN_ADDR_TCP && !pool->addr.numeric)

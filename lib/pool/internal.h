@@ -54,10 +54,10 @@ enum close_why {
 
 /* Connection state changes tracked from the commands sent on it. */
 enum conn_dirty {
-    DIRTY_MULTI = 1u << 0,   /* MULTI sent, no EXEC/DISCARD yet */
-    DIRTY_WATCH = 1u << 1,   /* WATCH sent, no UNWATCH/EXEC/DISCARD yet */
-    DIRTY_DB = 1u << 2,      /* SELECT sent */
-    DIRTY_CLOSE = 1u << 3,   /* cannot be reset: close on release */
+    DIRTY_MULTI = 1u << 0, /* MULTI sent, no EXEC/DISCARD yet */
+    DIRTY_WATCH = 1u << 1, /* WATCH sent, no UNWATCH/EXEC/DISCARD yet */
+    DIRTY_DB = 1u << 2,    /* SELECT sent */
+    DIRTY_CLOSE = 1u << 3, /* cannot be reset: close on release */
 };
 
 enum cmd_kind {
@@ -98,8 +98,8 @@ struct redisconn_conn {
     int close_why;
     int dial_status; /* why the dial failed */
     unsigned dirty;
-    unsigned broken : 1;      /* context failed or is being freed: no more commands */
-    unsigned released : 1;    /* the user called redisconn_release() */
+    unsigned broken : 1;       /* context failed or is being freed: no more commands */
+    unsigned released : 1;     /* the user called redisconn_release() */
     unsigned reset_failed : 1; /* a reset command failed: close instead of reuse */
     unsigned for_shared : 1;   /* dialed to carry pool-level commands */
     char errstr[160];
@@ -141,9 +141,9 @@ struct redisconn_pool {
     redisconn__link waiters; /* FIFO */
     redisconn__link ready;   /* acquires whose callback is due */
     redisconn__link free_reqs;
-    redisconn__link failed; /* dials that failed synchronously, reported from async_ev */
-    redisconn__link shared;  /* CONN_SHARED connections */
-    redisconn__link pending; /* pool-level commands waiting for a shared connection */
+    redisconn__link failed;   /* dials that failed synchronously, reported from async_ev */
+    redisconn__link shared;   /* CONN_SHARED connections */
+    redisconn__link pending;  /* pool-level commands waiting for a shared connection */
     struct event *pending_ev; /* deadline of the oldest pending command */
     uint64_t pending_at;
 
@@ -152,7 +152,7 @@ struct redisconn_pool {
     uint64_t maint_at;      /* when maint_ev fires, 0 = not armed */
     struct evdns_base *dns;
 
-    int active;  /* live connections (counted in max_active) */
+    int active; /* live connections (counted in max_active) */
     int idle_n;
     int in_use;
     int dialing;

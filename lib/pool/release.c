@@ -152,17 +152,13 @@ static void on_maint(evutil_socket_t fd, short what, void *arg)
 void redisconn__maint_arm(redisconn_pool *pool, uint64_t at_us)
 {
     struct timeval tv;
-    uint64_t now, rel;
     if (at_us == 0 || pool->closed) return;
     if (pool->maint_at != 0 && pool->maint_at <= at_us) return;
     if (pool->maint_ev == NULL) {
         pool->maint_ev = event_new(pool->base, -1, 0, on_maint, pool);
         if (pool->maint_ev == NULL) return;
     }
-    now = redisconn__now_us();
-    rel = at_us > now ? at_us - now : 0;
-    tv.tv_sec = (time_t)(rel / 1000000u);
-    tv.tv_usec = (suseconds_t)(rel % 1000000u);
+    tv = redisconn__tv_until(at_us);
     if (event_add(pool->maint_ev, &tv) == 0) pool->maint_at = at_us;
 }
 
@@ -184,9 +180,9 @@ static uint64_t maint_shared(redisconn_pool *pool, uint64_t now, uint64_t next)
         if (conn->broken || conn->inflight > 0) continue;
         at = idle_deadline(conn);
         if (at && at <= now) {
-            redisconn__conn_close(conn, redisconn__conn_expired(conn, now) ? CLOSE_LIFETIME
-                                                                            : CLOSE_IDLE_TIMEOUT,
-                                  REDISCONN_ERR_CLOSED);
+            redisconn__conn_close(
+                conn, redisconn__conn_expired(conn, now) ? CLOSE_LIFETIME : CLOSE_IDLE_TIMEOUT,
+                REDISCONN_ERR_CLOSED);
             continue;
         }
         if (at && (next == 0 || at < next)) next = at;

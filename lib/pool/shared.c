@@ -90,16 +90,12 @@ static void on_pending_timer(evutil_socket_t fd, short what, void *arg);
 static void pending_arm(redisconn_pool *pool, uint64_t at)
 {
     struct timeval tv;
-    uint64_t now, rel;
     if (at == 0 || (pool->pending_at && pool->pending_at <= at)) return;
     if (pool->pending_ev == NULL) {
         pool->pending_ev = event_new(pool->base, -1, 0, on_pending_timer, pool);
         if (pool->pending_ev == NULL) return;
     }
-    now = redisconn__now_us();
-    rel = at > now ? at - now : 0;
-    tv.tv_sec = (time_t)(rel / 1000000u);
-    tv.tv_usec = (suseconds_t)(rel % 1000000u);
+    tv = redisconn__tv_until(at);
     if (event_add(pool->pending_ev, &tv) == 0) pool->pending_at = at;
 }
 
@@ -242,8 +238,7 @@ void redisconn__shared_dial_failed(redisconn_pool *pool, int status, const char 
  * connection: adopt it for them. Returns 1 if adopted. */
 void redisconn__shared_kick(redisconn_pool *pool)
 {
-    if (!redisconn__list_empty(&pool->pending) && pick(pool) == NULL &&
-        pool->shared_dialing == 0)
+    if (!redisconn__list_empty(&pool->pending) && pick(pool) == NULL && pool->shared_dialing == 0)
         want_more(pool);
 }
 
@@ -274,8 +269,8 @@ static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, 
 }
 
 /* Places one formatted command (owned by the caller). */
-static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
-                  void *privdata, const char *cmd, size_t len)
+static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb, void *privdata,
+                  const char *cmd, size_t len)
 {
     unsigned cls = redisconn__classify(cmd, len);
     int64_t t = timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms;
@@ -331,8 +326,7 @@ int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms, redisconn_r
 }
 
 int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
-                                void *privdata, int argc, const char **argv,
-                                const size_t *argvlen)
+                                void *privdata, int argc, const char **argv, const size_t *argvlen)
 {
     char *cmd = NULL;
     int len, rc = check_pool(pool, timeout_ms);

@@ -43,7 +43,8 @@ static void on_get(redisAsyncContext *ac, void *reply, void *arg)
     if (b->started < b->args.total)
         start_one(c);
     else if (b->done == b->args.total)
-        for (int i = 0; i < b->nconns; i++) redisAsyncDisconnect(b->conns[i]);
+        for (int i = 0; i < b->nconns; i++)
+            redisAsyncDisconnect(b->conns[i]);
 }
 
 static void start_one(client *c)

@@ -60,8 +60,8 @@ static void on_acquired(redisconn_conn *conn, int status, const char *errmsg, vo
 {
     client *c = arg;
     (void)errmsg;
-    if (status != REDISCONN_OK || redisconn_command(conn, on_get, c, "GET %s", "bench:key") !=
-                                      REDISCONN_OK) {
+    if (status != REDISCONN_OK ||
+        redisconn_command(conn, on_get, c, "GET %s", "bench:key") != REDISCONN_OK) {
         redisconn_release(conn);
         complete(c, 0);
     }

@@ -31,8 +31,7 @@ static int flag_pred(void *arg)
     return *(const int *)arg != 0;
 }
 
-int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg,
-                       int timeout_ms)
+int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg, int timeout_ms)
 {
     /* A persistent tick keeps EVLOOP_ONCE from blocking past the deadline. */
     struct timeval tick = {0, 5000};
@@ -40,7 +39,8 @@ int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *ar
     int64_t end = rt_now_ms() + timeout_ms;
     int ok;
     event_add(ev, &tick);
-    while (!(ok = pred(arg)) && rt_now_ms() < end) event_base_loop(base, EVLOOP_ONCE);
+    while (!(ok = pred(arg)) && rt_now_ms() < end)
+        event_base_loop(base, EVLOOP_ONCE);
     event_free(ev);
     return ok;
 }

@@ -14,8 +14,8 @@ void rt_acq_cb(redisconn_conn *conn, int status, const char *errmsg, void *arg)
     a->calls++;
     a->status = status;
     a->conn = conn;
-    cr_assert((status == REDISCONN_OK) == (conn != NULL),
-              "a connection iff success (status %d)", status);
+    cr_assert((status == REDISCONN_OK) == (conn != NULL), "a connection iff success (status %d)",
+              status);
     if (errmsg) snprintf(a->errmsg, sizeof(a->errmsg), "%s", errmsg);
     if (a->seq_counter) a->seq = ++*a->seq_counter;
     if (a->release && conn) {
@@ -28,8 +28,7 @@ void rt_never_acq_cb(redisconn_conn *conn, int status, const char *errmsg, void 
 {
     (void)conn;
     (void)arg;
-    cr_assert_fail("acquire callback must not fire (status %d, %s)", status,
-                   errmsg ? errmsg : "-");
+    cr_assert_fail("acquire callback must not fire (status %d, %s)", status, errmsg ? errmsg : "-");
 }
 
 void rt_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void *arg)

@@ -63,7 +63,8 @@ static void exec_server(const rt_server *s)
         argv[n++] = "--unixsocketperm";
         argv[n++] = "700";
     }
-    for (int i = 0; i < 8 && s->opts.extra[i]; i++) argv[n++] = s->opts.extra[i];
+    for (int i = 0; i < 8 && s->opts.extra[i]; i++)
+        argv[n++] = s->opts.extra[i];
     argv[n] = NULL;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     execvp("redis-server", (char *const *)argv);
@@ -231,7 +232,8 @@ int rt_clients(rt_server *s)
     int n = 0;
     if (r == NULL) return -1;
     if (r->type == REDIS_REPLY_STRING)
-        for (const char *p = r->str; (p = strchr(p, '\n')) != NULL; p++) n++;
+        for (const char *p = r->str; (p = strchr(p, '\n')) != NULL; p++)
+            n++;
     freeReplyObject(r);
     return n - 1; /* not counting ourselves */
 }

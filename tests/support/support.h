@@ -63,8 +63,7 @@ int rt_loop_until(struct event_base *base, const int *flag, int timeout_ms);
 /* Runs `base` for `ms` milliseconds. */
 void rt_loop_for(struct event_base *base, int ms);
 /* Runs `base` until `pred(arg)` is true or timeout; returns the last value. */
-int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg,
-                       int timeout_ms);
+int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg, int timeout_ms);
 
 /* Open file descriptors of this process. */
 int rt_count_fds(void);
