@@ -262,13 +262,15 @@ void redisconn__pool_put(redisconn_conn *conn)
 {
     redisconn_pool *pool = conn->pool;
     redisconn__link *l;
+    uint64_t now;
 
     if (conn->broken) return; /* dying: redisconn__pool_conn_dead() follows */
     if (pool->closed) {
         redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
         return;
     }
-    if (redisconn__conn_expired(conn, redisconn__now_us())) {
+    now = redisconn__now_us();
+    if (redisconn__conn_expired(conn, now)) {
         redisconn__conn_close(conn, CLOSE_LIFETIME, REDISCONN_ERR_CLOSED);
         return;
     }
@@ -283,7 +285,7 @@ void redisconn__pool_put(redisconn_conn *conn)
         return;
     }
     redisconn__conn_state(conn, CONN_IDLE);
-    conn->idle_since_us = redisconn__now_us();
+    conn->idle_since_us = now;
     redisconn__list_push_front(&pool->idle, &conn->node);
     pool->idle_n++;
     if (pool->idle_n > pool->opts.max_idle) {
