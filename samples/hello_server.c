@@ -15,16 +15,29 @@
  * Here every step that would block in Go is a callback: get a connection,
  * run INCR, reply, release.
  *
- *   hello_server -redis-addr 127.0.0.1:6379 [-redis-db 0] [-http-addr 127.0.0.1:8800]
- *   curl http://127.0.0.1:8800/        -> count=1
- *   kill -TERM <pid>                   -> graceful shutdown, exit 0
+ * With the module, the seed also installs Redis as the default blob cache,
+ * reports the pool as metrics and serves an admin endpoint; here:
  *
- * Without -redis-addr the server still runs and GET / answers 503.
+ *   hello_server -redis-addr 127.0.0.1:6379 [-redis-db 0] [-http-addr 127.0.0.1:8800]
+ *                [-admin-tokens-file tokens.txt]
+ *   curl http://127.0.0.1:8800/                          -> count=1
+ *   curl -X PUT --data-binary hi http://127.0.0.1:8800/cache/greeting   -> 204
+ *   curl http://127.0.0.1:8800/cache/greeting            -> hi
+ *   curl http://127.0.0.1:8800/metrics                   -> redis_pool_conns{...} ...
+ *   curl -X POST -H "Authorization: Bearer <token>" -d '{}' \
+ *        http://127.0.0.1:8800/prpc/redisconn.Admin/FlushAllAsync   -> {}
+ *   kill -TERM <pid>                                     -> graceful shutdown, exit 0
+ *
+ * Without -redis-addr the server still runs: GET / answers 503 and the
+ * /cache routes use the server's in-process cache. The /cache handlers are
+ * in hello_cache.c.
  */
 #include <stdio.h>
 
 #include <redisconn/redisconn.h>
 #include <redisconn/server.h>
+
+#include "hello_cache.h"
 
 /* Third step: INCR answered. Reply, then give the connection back. */
 static void on_incr(redisconn_conn *conn, int status, redisReply *reply, void *arg)
@@ -71,8 +84,13 @@ static void handle_root(redisconn_request *req, void *arg)
 /* Called once the modules are initialized: add the routes. */
 static int init(redisconn_server *srv, void *arg)
 {
+    int rc = redisconn_server_route(srv, "GET", "/", handle_root, NULL);
     (void)arg;
-    return redisconn_server_route(srv, "GET", "/", handle_root, NULL);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_server_route(srv, "GET", "/cache/*", hello_cache_get, NULL);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_server_route(srv, "PUT", "/cache/*", hello_cache_put, NULL);
+    return rc;
 }
 
 int main(int argc, char **argv)

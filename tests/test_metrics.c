@@ -1,7 +1,9 @@
 /* test_metrics.c — the metrics registry: registration rules, series updates,
- * collection hooks, and the Prometheus text exposition (every line parsed). */
+ * histograms set from totals kept elsewhere, collection hooks, and the
+ * Prometheus text exposition (every line parsed). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +384,103 @@ Test(metrics, histogram_rejects_nan_observations)
     cr_assert_eq(redisconn_histogram_observe(h, NULL, NAN), REDISCONN_ERR_INVALID);
     collect();
     cr_assert_eq(rt_expo_value(ex, "h_count"), 0);
+}
+
+/* --- histograms set from totals kept elsewhere (redisconn_histogram_set) --- */
+
+/* A histogram "w" with bounds 1, 2, 5; labeled "pool" when `labeled`. */
+static redisconn_histogram *set_histogram(int labeled)
+{
+    static const char *const l[] = {"pool"};
+    static const double bounds[] = {1, 2, 5};
+    redisconn_histogram *h;
+    cr_assert_eq(redisconn_metrics_add_histogram(m, "w", "Waits.", labeled ? l : NULL,
+                                                 labeled ? 1 : 0, bounds, 3, &h),
+                 REDISCONN_OK);
+    return h;
+}
+
+Test(metrics, histogram_set_exposes_cumulative_buckets_count_and_sum)
+{
+    const uint64_t counts[] = {2, 1, 0, 3};
+    cr_assert_eq(redisconn_histogram_set(set_histogram(0), NULL, counts, 4, 20.5), REDISCONN_OK);
+    collect();
+    cr_assert_str_eq(text, "# HELP w Waits.\n# TYPE w histogram\n"
+                           "w_bucket{le=\"1\"} 2\n"
+                           "w_bucket{le=\"2\"} 3\n"
+                           "w_bucket{le=\"5\"} 3\n"
+                           "w_bucket{le=\"+Inf\"} 6\n"
+                           "w_sum 20.5\n"
+                           "w_count 6\n");
+}
+
+Test(metrics, histogram_set_replaces_earlier_observations_and_sets)
+{
+    const uint64_t first[] = {5, 5, 5, 5}, second[] = {0, 1, 0, 0};
+    redisconn_histogram *h = set_histogram(0);
+    cr_assert_eq(redisconn_histogram_observe(h, NULL, 0.5), REDISCONN_OK);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, first, 4, 100), REDISCONN_OK);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, second, 4, 1.5), REDISCONN_OK);
+    collect();
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{le=\"1\"}"), 0);
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{le=\"2\"}"), 1);
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{le=\"+Inf\"}"), 1);
+    cr_assert_eq(rt_expo_value(ex, "w_count"), 1);
+    cr_assert_eq(rt_expo_value(ex, "w_sum"), 1.5);
+}
+
+Test(metrics, histogram_observe_after_set_adds_to_the_totals)
+{
+    const uint64_t counts[] = {1, 0, 0, 0};
+    redisconn_histogram *h = set_histogram(0);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, counts, 4, 0.5), REDISCONN_OK);
+    cr_assert_eq(redisconn_histogram_observe(h, NULL, 3), REDISCONN_OK);
+    collect();
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{le=\"5\"}"), 2);
+    cr_assert_eq(rt_expo_value(ex, "w_count"), 2);
+    cr_assert_eq(rt_expo_value(ex, "w_sum"), 3.5);
+}
+
+Test(metrics, histogram_set_creates_a_labeled_series_with_le_last)
+{
+    const char *pool[] = {"default"};
+    const uint64_t counts[] = {0, 0, 7, 1};
+    cr_assert_eq(redisconn_histogram_set(set_histogram(1), pool, counts, 4, 30), REDISCONN_OK);
+    collect();
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{pool=\"default\",le=\"2\"}"), 0);
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{pool=\"default\",le=\"5\"}"), 7);
+    cr_assert_eq(rt_expo_value(ex, "w_bucket{pool=\"default\",le=\"+Inf\"}"), 8);
+    cr_assert_eq(rt_expo_value(ex, "w_count{pool=\"default\"}"), 8);
+    cr_assert_eq(rt_expo_value(ex, "w_sum{pool=\"default\"}"), 30);
+}
+
+Test(metrics, histogram_set_rejects_bad_counts_and_sums_changing_nothing)
+{
+    const uint64_t five[] = {1, 1, 1, 1, 1}, huge[] = {UINT64_MAX, 1, 0, 0};
+    redisconn_histogram *h = set_histogram(0);
+    cr_assert_eq(redisconn_histogram_observe(h, NULL, 1), REDISCONN_OK);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, five, 3, 1), REDISCONN_ERR_INVALID,
+                 "the +Inf bucket is missing");
+    cr_assert_eq(redisconn_histogram_set(h, NULL, five, 5, 1), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, five, 4, NAN), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, huge, 4, 1), REDISCONN_ERR_INVALID,
+                 "a total beyond 64 bits");
+    cr_assert_eq(redisconn_histogram_set(h, NULL, NULL, 4, 1), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_histogram_set(NULL, NULL, five, 4, 1), REDISCONN_ERR_INVALID);
+    collect();
+    cr_assert_eq(rt_expo_value(ex, "w_count"), 1);
+    cr_assert_eq(rt_expo_value(ex, "w_sum"), 1);
+}
+
+Test(metrics, histogram_set_rejects_missing_or_invalid_label_values)
+{
+    const char *bad[] = {"\xff"};
+    const uint64_t counts[] = {0, 0, 0, 0};
+    redisconn_histogram *h = set_histogram(1);
+    cr_assert_eq(redisconn_histogram_set(h, NULL, counts, 4, 0), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_histogram_set(h, bad, counts, 4, 0), REDISCONN_ERR_INVALID);
+    collect();
+    cr_assert_null(rt_expo_family(ex, "w"), "no series was created");
 }
 
 Test(metrics, find_returns_a_family_of_the_asked_type_only)

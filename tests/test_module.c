@@ -60,7 +60,9 @@ static int value_init(const redisconn_module *m, redisconn_ctx *ctx, redisconn_h
 {
     (void)m;
     cr_assert_eq(redisconn_host_base(host), env.base);
-    cr_assert_null(redisconn_host_metrics(host), "no metrics registry is wired in yet");
+    cr_assert_not_null(redisconn_host_metrics(host));
+    cr_assert_eq(redisconn_host_metrics(host), redisconn_server_metrics(env.srv),
+                 "the server's registry");
     *out = redisconn_ctx_with_value(ctx, &value_key, "installed", NULL);
     return REDISCONN_OK;
 }

@@ -173,22 +173,40 @@ static void restart_cb(redisconn_conn *conn, int status, redisReply *reply, void
 
 Test(pool_command, server_restart_mid_pipeline_calls_every_callback_exactly_once)
 {
-    enum { N = 3000 };
+    /* 1000 INCRs answered; then a 300 ms server-side sleep followed by 2000
+     * more INCRs, and the server is killed during the sleep: the pipeline of
+     * 2001 outstanding commands is cut. */
+    enum { N = 3000, FIRST = 1000 };
     static int calls[N];
+    int sleep_calls = 0;
+    redisconn_pool_options o;
     memset(calls, 0, sizeof(calls));
     restart_ok = restart_err = restart_calls = 0;
-    rt_env_pool(&env, NULL);
-    for (int i = 0; i < N; i++)
-        cr_assert_eq(redisconn_pool_command(env.pool, 0, restart_cb, &calls[i], "INCR r"),
+    rt_env_options(&env, &o);
+    o.max_shared = 1; /* one pipeline */
+    rt_env_pool(&env, &o);
+    for (int i = 0; i < FIRST; i++)
+        cr_assert_eq(redisconn_pool_command(env.pool, 5000, restart_cb, &calls[i], "INCR r"),
                      REDISCONN_OK);
-    for (int i = 0; i < 5 && restart_calls == 0; i++)
-        event_base_loop(env.base, EVLOOP_ONCE);
+    for (int i = 0; i < 400 && restart_calls < FIRST; i++)
+        rt_loop_for(env.base, 5);
+    cr_assert_eq(restart_ok, FIRST);
+    cr_assert_eq(
+        redisconn_pool_command(env.pool, 5000, restart_cb, &sleep_calls, "DEBUG SLEEP 0.3"),
+        REDISCONN_OK);
+    for (int i = FIRST; i < N; i++)
+        cr_assert_eq(redisconn_pool_command(env.pool, 5000, restart_cb, &calls[i], "INCR r"),
+                     REDISCONN_OK);
+    rt_loop_for(env.base, 50); /* sent; the server sleeps */
     rt_server_kill(env.srv);
-    for (int i = 0; i < 300 && restart_calls < N; i++)
+    for (int i = 0; i < 300 && restart_calls < N + 1; i++)
         rt_loop_for(env.base, 10);
+    rt_loop_for(env.base, 20);
     for (int i = 0; i < N; i++)
         cr_assert_eq(calls[i], 1, "command %d: %d calls", i, calls[i]);
-    cr_assert_gt(restart_err, 0, "the kill hit the pipeline");
+    cr_assert_eq(sleep_calls, 1);
+    cr_assert_eq(restart_ok, FIRST);
+    cr_assert_eq(restart_err, N - FIRST + 1, "the cut pipeline failed, each command once");
     rt_server_restart(env.srv);
     rt_reply r = {0};
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r, "PING"), REDISCONN_OK);

@@ -69,8 +69,11 @@ Test(pool_metrics, report_registers_the_seed_families_with_their_types)
     cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_count_total")->type, "counter");
     cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_duration_microseconds_total")->type,
                      "counter");
-    cr_assert_eq(ex->nfamilies, 3);
-    cr_assert_eq(ex->n, 4, "idle, in-use, wait count, wait duration");
+    cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_seconds")->type, "histogram");
+    cr_assert_eq(ex->nfamilies, 4);
+    cr_assert_eq(ex->n, 4 + REDISCONN_WAIT_BUCKETS + 3,
+                 "idle, in-use, wait count, wait duration, and the wait histogram's "
+                 "finite buckets, +Inf bucket, _sum and _count");
 }
 
 Test(pool_metrics, fresh_pool_reports_zeros)

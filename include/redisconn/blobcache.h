@@ -22,6 +22,15 @@
  * THREADS. A cache belongs to one event_base and the thread running it, like
  * the pool: call it and get called back on that thread only.
  *
+ * GLOBAL CACHE. A server has one global cache per namespace, the seed's
+ * "default caching.BlobCache": a factory (redisconn_blobcache_factory) that
+ * makes and keeps one cache per namespace is installed in a context with
+ * redisconn_with_global_cache(); redisconn_global_cache(ctx, ns) finds the
+ * cache of a namespace. The server installs an in-process LRU in its root
+ * context; the Redis module, when Redis is configured, shadows it with
+ * Redis. redisconn_cache_get() / _set() use the global cache of a context
+ * and honour the context's deadline and cancellation.
+ *
  * OWNERSHIP. Keys and values passed in are copied before the call returns.
  * The value passed to a get callback is owned by the cache and valid only
  * during the callback. Freeing a cache with operations in flight is allowed:
@@ -34,6 +43,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "context.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -181,6 +191,113 @@ REDISCONN_EXPORT size_t redisconn_blobcache_lru_bytes(const redisconn_blobcache 
  */
 REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_redis_new(struct redisconn_pool *pool,
                                                                     const char *ns);
+
+/* --- global cache -------------------------------------------------------- */
+
+/**
+ * A factory of per-namespace caches. Opaque: it owns the cache of every
+ * namespace asked for so far (made on first request, then reused) and frees
+ * them with itself.
+ */
+typedef struct redisconn_blobcache_factory redisconn_blobcache_factory;
+
+/**
+ * Makes the cache of namespace `ns` (valid, see NAMESPACES) for a factory:
+ * returns a new cache, which the factory takes over, or NULL (out of memory;
+ * the factory asks again next time). Called on the loop thread.
+ */
+typedef redisconn_blobcache *(*redisconn_blobcache_make_fn)(void *arg, const char *ns);
+
+/**
+ * Creates a factory that makes caches with `make(arg, ns)`. `free_arg` (may
+ * be NULL) is called on `arg` when the factory is freed, after its caches.
+ * Returns NULL if `make` is NULL or memory is short (then `arg` stays
+ * yours). Free with redisconn_blobcache_factory_free(), or hand it to a
+ * context with redisconn_with_global_cache().
+ */
+REDISCONN_EXPORT redisconn_blobcache_factory *
+redisconn_blobcache_factory_new(redisconn_blobcache_make_fn make, void *arg,
+                                void (*free_arg)(void *arg));
+
+/**
+ * The factory's cache for namespace `ns`: made on first request, the same
+ * object afterwards. Borrowed: valid until the factory is freed. Returns
+ * NULL for a NULL factory, an invalid namespace, or when making it failed.
+ */
+REDISCONN_EXPORT redisconn_blobcache *
+redisconn_blobcache_factory_get(redisconn_blobcache_factory *factory, const char *ns);
+
+/**
+ * Frees the factory and every cache it made (operations in flight still
+ * complete, see OWNERSHIP), then calls its free_arg. NULL is a no-op.
+ */
+REDISCONN_EXPORT void redisconn_blobcache_factory_free(redisconn_blobcache_factory *factory);
+
+/**
+ * A factory of Redis caches on `pool` (redisconn_blobcache_redis_new(pool,
+ * ns) per namespace). The pool is not owned and must outlive every use of
+ * the caches. Returns NULL for a NULL pool or out of memory.
+ */
+REDISCONN_EXPORT redisconn_blobcache_factory *
+redisconn_blobcache_factory_redis(struct redisconn_pool *pool);
+
+/**
+ * A factory of in-process LRU caches that all share ONE store bounded by
+ * `max_bytes` (the first namespace asked for creates it with
+ * redisconn_blobcache_lru_new(), the others join it with
+ * redisconn_blobcache_lru_share()). Returns NULL for a NULL base,
+ * `max_bytes` 0, or out of memory. `base` must outlive the caches.
+ */
+REDISCONN_EXPORT redisconn_blobcache_factory *
+redisconn_blobcache_factory_lru(struct event_base *base, size_t max_bytes);
+
+/**
+ * Derives a context whose global cache is `factory`. The new context takes
+ * ownership of the factory: it is freed (with its caches) when the context
+ * node is freed, i.e. after the last reference to this context and to every
+ * descendant is gone. Returns a new reference, or NULL (NULL argument, out
+ * of memory) — then the factory stays the caller's. `ctx` is borrowed.
+ */
+REDISCONN_EXPORT redisconn_ctx *redisconn_with_global_cache(redisconn_ctx *ctx,
+                                                            redisconn_blobcache_factory *factory);
+
+/**
+ * The global cache of namespace `ns` in `ctx`: the cache the nearest
+ * factory up the chain makes for `ns`. Borrowed: valid as long as `ctx`
+ * (the factory lives as long as the context node that holds it). Returns
+ * NULL when no factory is installed, `ns` is invalid, or memory is short.
+ */
+REDISCONN_EXPORT redisconn_blobcache *redisconn_global_cache(const redisconn_ctx *ctx,
+                                                             const char *ns);
+
+/**
+ * redisconn_blobcache_get() on the global cache of namespace `ns` in `ctx`,
+ * bounded by the context:
+ *  - no global cache in `ctx`: `cb` gets REDISCONN_ERR_NOT_CONFIGURED;
+ *  - `ctx` already done: `cb` gets its error (CANCELED / DEADLINE);
+ *  - `ctx` ends while the lookup runs: `cb` gets its error at once; the
+ *    lookup's own result is dropped when it comes;
+ *  - otherwise the cache's result (a value, REDISCONN_ERR_CACHE_MISS, or an
+ *    error — never a miss for an error).
+ * Returns REDISCONN_OK, or REDISCONN_ERR_INVALID (NULL ctx or cb, invalid
+ * namespace, NULL key with a length) or REDISCONN_ERR_NOMEM; then `cb` never
+ * fires. Otherwise `cb` fires exactly once, from the loop, never inside
+ * this call. The key is copied.
+ */
+REDISCONN_EXPORT int redisconn_cache_get(redisconn_ctx *ctx, const char *ns, const void *key,
+                                         size_t keylen, redisconn_blobcache_get_cb cb, void *arg);
+
+/**
+ * redisconn_blobcache_set() on the global cache of namespace `ns` in `ctx`,
+ * bounded by the context as redisconn_cache_get() is. When the context ends
+ * first, `cb` gets its error but the value may still be stored. `cb` may be
+ * NULL. Returns REDISCONN_OK, or REDISCONN_ERR_INVALID (NULL ctx, invalid
+ * namespace, NULL key or value with a length, negative ttl) or
+ * REDISCONN_ERR_NOMEM; then `cb` never fires. Key and value are copied.
+ */
+REDISCONN_EXPORT int redisconn_cache_set(redisconn_ctx *ctx, const char *ns, const void *key,
+                                         size_t keylen, const void *value, size_t len,
+                                         int64_t ttl_ms, redisconn_blobcache_set_cb cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@
 #define REDISCONN_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -154,6 +155,28 @@ REDISCONN_EXPORT int redisconn_histogram_observe(redisconn_histogram *h,
                                                  const char *const *label_values, double value);
 
 /**
+ * Sets a histogram series to totals kept elsewhere — a pool's wait-time
+ * histogram (redisconn_pool_stats.wait_buckets) — instead of observing
+ * values one by one.
+ *
+ * `bucket_counts` holds `n` NON-cumulative counts, one per bucket in bound
+ * order: bucket_counts[i] counts the values <= bound i and above bound i-1;
+ * the last element counts the values above the last finite bound (the +Inf
+ * bucket). `n` must be the family's number of finite bounds plus one. The
+ * exposition makes them cumulative; the series' _count becomes the total of
+ * the counts and its _sum `sum` (any value but NaN). The array is copied.
+ * Like redisconn_counter_set(), the totals should only grow between
+ * collections; smaller ones read as a reset to Prometheus.
+ *
+ * Returns REDISCONN_OK, REDISCONN_ERR_INVALID (NULL family or counts, `n`
+ * not matching the bounds, NaN `sum`, counts whose total overflows 64 bits,
+ * bad label values) or REDISCONN_ERR_NOMEM; on error nothing changes.
+ */
+REDISCONN_EXPORT int redisconn_histogram_set(redisconn_histogram *h,
+                                             const char *const *label_values,
+                                             const uint64_t *bucket_counts, size_t n, double sum);
+
+/**
  * Removes one series (e.g. of a pool that was closed) from the family named
  * `name`. Returns REDISCONN_OK, or REDISCONN_ERR_INVALID when there is no such
  * family or series. The single series of a family without labels cannot be
@@ -216,13 +239,17 @@ struct redisconn_pool;
  *   redis_pool_conns{pool,state}                    gauge, state "idle" / "in-use"
  *   redis_pool_wait_count_total{pool}               counter: acquires that waited
  *   redis_pool_wait_duration_microseconds_total{pool} counter: total time they waited
+ *   redis_pool_wait_seconds{pool}                   histogram of those waits, in seconds,
+ *                                                   buckets redisconn_wait_bucket_bounds_us
  *
- * `name` is the "pool" label value that tells pools apart. The counters are
- * set to the pool's cumulative totals. Call it from a collection hook so that
- * every scrape sees fresh values. Returns REDISCONN_OK, REDISCONN_ERR_INVALID
- * (NULL argument, `name` not UTF-8), REDISCONN_ERR_STATE (one of the names is
- * registered with another type or other labels) or REDISCONN_ERR_NOMEM.
- * Must be called on the pool's loop thread.
+ * `name` is the "pool" label value that tells pools apart. The counters and
+ * the histogram are set to the pool's cumulative totals: the histogram's
+ * _count equals the wait count, its _sum the wait duration in seconds.
+ * Call it from a collection hook so that every scrape sees fresh values.
+ * Returns REDISCONN_OK, REDISCONN_ERR_INVALID (NULL argument, `name` not
+ * UTF-8), REDISCONN_ERR_STATE (one of the names is registered with another
+ * type, other labels or other bounds) or REDISCONN_ERR_NOMEM. Must be
+ * called on the pool's loop thread.
  */
 REDISCONN_EXPORT int redisconn_report_stats(redisconn_metrics *m, const struct redisconn_pool *pool,
                                             const char *name);

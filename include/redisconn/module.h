@@ -166,8 +166,10 @@ REDISCONN_EXPORT int redisconn_host_route(redisconn_host *host, const char *meth
                                           void *arg);
 
 /**
- * The server's metrics registry, or NULL when none is installed. Borrowed:
- * valid until the server is freed.
+ * The server's metrics registry (served at GET /metrics), or NULL for a NULL
+ * host. Borrowed: valid until the server is freed. A module adds its
+ * families and collection hooks here, and removes its hooks in its cleanup
+ * before freeing what they read.
  */
 REDISCONN_EXPORT struct redisconn_metrics *redisconn_host_metrics(redisconn_host *host);
 

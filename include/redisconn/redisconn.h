@@ -82,23 +82,76 @@ REDISCONN_EXPORT redisconn_get_req *redisconn_get(redisconn_ctx *ctx, redisconn_
  */
 REDISCONN_EXPORT int redisconn_get_cancel(redisconn_get_req *req);
 
+/**
+ * Runs one stateless command on the pool installed in `ctx` as a pool-level
+ * command (redisconn_pool_command(): no lease, pipelined on a shared
+ * connection), bounded by the context:
+ *
+ *  - no pool in `ctx`: `cb` gets REDISCONN_ERR_NOT_CONFIGURED;
+ *  - `ctx` already done: `cb` gets its error (CANCELED / DEADLINE);
+ *  - otherwise the command runs with the time left until the deadline of
+ *    `ctx` as its timeout (no deadline: the pool's command timeout). A
+ *    timeout caused by the deadline is reported as REDISCONN_ERR_DEADLINE.
+ *  - If `ctx` ends (canceled, deadline) while the command is in flight, `cb`
+ *    gets the context's error AT ONCE, and the reply is discarded when it
+ *    arrives: a command cannot be withdrawn from a pipeline, so it may
+ *    still have run. Use a leased connection if you must know.
+ *  - Otherwise `cb` gets the pool's outcome (REDISCONN_OK with the reply —
+ *    maybe an error reply — or IO, CLOSED, TIMEOUT, NOMEM...).
+ *
+ * `cb` (may be NULL) gets `conn` NULL and a reply valid during the call only.
+ * Returns REDISCONN_OK, or REDISCONN_ERR_INVALID (NULL ctx or format, bad
+ * format), REDISCONN_ERR_LEASE_REQUIRED (a command that changes connection
+ * state: lease a connection), REDISCONN_ERR_UNSUPPORTED, REDISCONN_ERR_CLOSED
+ * (the pool is closed) or REDISCONN_ERR_NOMEM — then `cb` never fires.
+ * Otherwise `cb` fires exactly once, from the loop, never inside this call.
+ * The command holds its own reference to `ctx` until it is over. Call it on
+ * the thread of the context's event_base.
+ */
+REDISCONN_EXPORT int redisconn_ctx_command(redisconn_ctx *ctx, redisconn_reply_cb cb,
+                                           void *privdata, const char *fmt, ...);
+
+/** va_list variant of redisconn_ctx_command(). */
+REDISCONN_EXPORT int redisconn_ctx_commandv(redisconn_ctx *ctx, redisconn_reply_cb cb,
+                                            void *privdata, const char *fmt, va_list ap);
+
+/**
+ * Argument-vector variant of redisconn_ctx_command(): `argc` (> 0) arguments,
+ * lengths from `argvlen` (NULL = strlen); copied before returning.
+ */
+REDISCONN_EXPORT int redisconn_ctx_command_argv(redisconn_ctx *ctx, redisconn_reply_cb cb,
+                                                void *privdata, int argc, const char **argv,
+                                                const size_t *argvlen);
+
+/** Path of the admin endpoint the Redis module serves (pRPC style, POST). */
+#define REDISCONN_ADMIN_FLUSH_ALL_ASYNC_PATH "/prpc/redisconn.Admin/FlushAllAsync"
+
+/** The group whose members may call the admin endpoint. */
+#define REDISCONN_ADMIN_GROUP "administrators"
+
 /** Options of the Redis module (a plain struct, Go's ModuleOptions). */
 typedef struct redisconn_module_options {
     /** Redis server to connect to as "host:port"; NULL or "" = no Redis. */
     const char *redis_addr;
     /** Index of a logical Redis DB to use by default. */
     int redis_db;
+    /**
+     * Token file of the admin endpoint (see docs/admin.md): lines
+     * "token identity group[,group...]"; it must not be accessible by group
+     * or others. NULL or "" = no file: nobody is an administrator.
+     */
+    const char *admin_tokens_file;
 } redisconn_module_options;
 
-/** Zeroes `opts`: no Redis address, database 0. */
+/** Zeroes `opts`: no Redis address, database 0, no admin tokens file. */
 REDISCONN_EXPORT void redisconn_module_options_init(redisconn_module_options *opts);
 
 /**
- * Registers -redis-addr (string) and -redis-db (int) in `fs`, with the
- * current values of `opts` as defaults; parsing `fs` then writes into `opts`
- * (redis_addr then points to a string owned by `fs`). `opts` must outlive
- * every parse of `fs`. Returns REDISCONN_OK or the flag set's error (for
- * instance INVALID when the flags are already registered).
+ * Registers -redis-addr (string), -redis-db (int) and -admin-tokens-file
+ * (string) in `fs`, with the current values of `opts` as defaults; parsing
+ * `fs` then writes into `opts` (the strings then point into `fs`). `opts`
+ * must outlive every parse of `fs`. Returns REDISCONN_OK or the flag set's
+ * error (for instance INVALID when the flags are already registered).
  */
 REDISCONN_EXPORT int redisconn_module_options_register(redisconn_module_options *opts,
                                                        redisconn_flagset *fs);
@@ -110,11 +163,21 @@ REDISCONN_EXPORT int redisconn_module_options_register(redisconn_module_options 
  * Redis.
  *
  * At initialization the module does nothing if redis_addr is empty (then
- * redisconn_get() fails with REDISCONN_ERR_NOT_CONFIGURED). Otherwise it
- * creates a pool with the seed's defaults on the server's event_base,
- * installs it in the server's root context with redisconn_use_pool(), and
- * registers a cleanup that closes the pool (asynchronously) at shutdown. A
- * malformed address or a negative database aborts startup.
+ * redisconn_get() fails with REDISCONN_ERR_NOT_CONFIGURED, and the server's
+ * in-process cache stays the global blob cache). Otherwise it:
+ *  - creates a pool with the seed's defaults on the server's event_base and
+ *    installs it in the server's root context with redisconn_use_pool();
+ *  - installs Redis as the global blob cache (redisconn_with_global_cache()
+ *    with redisconn_blobcache_factory_redis()), shadowing the server's
+ *    default;
+ *  - reports the pool in the server's metrics registry as pool "default"
+ *    (redisconn_report_stats() as a collection hook);
+ *  - serves POST REDISCONN_ADMIN_FLUSH_ALL_ASYNC_PATH for the members of
+ *    REDISCONN_ADMIN_GROUP listed in admin_tokens_file (docs/admin.md);
+ *  - registers a cleanup that removes the hook and closes the pool
+ *    (asynchronously) at shutdown.
+ * A malformed address, a negative database or a bad token file (unreadable,
+ * accessible by group or others, a malformed line) aborts startup.
  *
  * Returns the module, or NULL when memory is short. Free it with
  * redisconn_module_free() after the server has shut down.

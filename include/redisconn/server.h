@@ -45,6 +45,7 @@ extern "C" {
 #endif
 
 struct event_base;
+struct redisconn_metrics;
 
 /** The server. Opaque; from redisconn_server_new() until its shutdown completes. */
 typedef struct redisconn_server redisconn_server;
@@ -61,6 +62,10 @@ typedef struct redisconn_server_options {
     int64_t shutdown_timeout_ms;
     /** Largest request body accepted (larger: 413). Default 8 MiB. */
     int64_t max_body_bytes;
+    /** Byte bound of the in-process LRU the server installs as the global blob
+     * cache (redisconn_global_cache()) until a module installs another (the
+     * Redis module does); 0 = no default cache. Default 64 MiB. */
+    int cache_max_bytes;
     /** Log hook; NULL logs to stderr. */
     redisconn_log_fn log_fn;
     void *log_arg;
@@ -72,9 +77,10 @@ typedef struct redisconn_server_options {
 REDISCONN_EXPORT void redisconn_server_options_init(redisconn_server_options *opts);
 
 /**
- * Registers -http-addr, -request-timeout and -shutdown-timeout in `fs`, with
- * the current values of `opts` as defaults; parsing writes into `opts`, which
- * must outlive every parse. Returns REDISCONN_OK or the flag set's error.
+ * Registers -http-addr, -request-timeout, -shutdown-timeout and
+ * -cache-max-bytes in `fs`, with the current values of `opts` as defaults;
+ * parsing writes into `opts`, which must outlive every parse. Returns
+ * REDISCONN_OK or the flag set's error.
  */
 REDISCONN_EXPORT int redisconn_server_options_register(redisconn_server_options *opts,
                                                        redisconn_flagset *fs);
@@ -93,9 +99,12 @@ typedef void (*redisconn_server_done_cb)(int status, void *arg);
 /**
  * Creates a server on `base` (which must outlive it) for `modules` (the array
  * is copied; the modules are borrowed and must outlive the server). `opts`
- * may be NULL for the defaults; its strings are copied. Nothing is
- * initialized or bound yet. Returns NULL on invalid options (negative
- * timeouts, NULL base or module) or out of memory.
+ * may be NULL for the defaults; its strings are copied. The server creates
+ * its metrics registry (served at GET /metrics) and, unless
+ * cache_max_bytes is 0, installs an in-process LRU of that size as the
+ * global blob cache of its root context. No module is initialized and
+ * nothing is bound yet. Returns NULL on invalid options (negative timeouts
+ * or sizes, NULL base or module) or out of memory.
  */
 REDISCONN_EXPORT redisconn_server *redisconn_server_new(struct event_base *base,
                                                         const redisconn_server_options *opts,
@@ -127,6 +136,14 @@ REDISCONN_EXPORT int redisconn_server_port(const redisconn_server *srv);
  */
 REDISCONN_EXPORT redisconn_ctx *redisconn_server_ctx(const redisconn_server *srv);
 
+/**
+ * The server's metrics registry (borrowed: valid until the server is freed;
+ * the same as redisconn_host_metrics()). GET /metrics runs its collection
+ * hooks and serves it as Prometheus text (REDISCONN_METRICS_CONTENT_TYPE).
+ * Register families and hooks from the loop thread.
+ */
+REDISCONN_EXPORT struct redisconn_metrics *redisconn_server_metrics(const redisconn_server *srv);
+
 /** The host services (cleanups, routes, metrics) of the server (borrowed). */
 REDISCONN_EXPORT redisconn_host *redisconn_server_host(redisconn_server *srv);
 
@@ -139,9 +156,10 @@ REDISCONN_EXPORT struct event_base *redisconn_server_base(const redisconn_server
  * slash and an asterisk ("/cache/" "*" — a C comment cannot spell it) matches
  * "/cache/" and everything below it. The longest prefix wins; an
  * exact route beats a prefix). An unknown path gets 404, a known path with
- * another method 405. "GET /healthz" is built in (200 "ok"). Strings are
- * copied; `arg` is passed to `handler`. Returns REDISCONN_OK,
- * REDISCONN_ERR_INVALID (bad method or path, or the route exists),
+ * another method 405. "GET /healthz" (200 "ok") and "GET /metrics" (the
+ * metrics registry) are built in. Strings are copied; `arg` is passed to
+ * `handler`. Returns REDISCONN_OK, REDISCONN_ERR_INVALID (bad method or
+ * path, or the route exists),
  * REDISCONN_ERR_STATE (shutdown started) or REDISCONN_ERR_NOMEM.
  */
 REDISCONN_EXPORT int redisconn_server_route(redisconn_server *srv, const char *method,
@@ -161,11 +179,11 @@ REDISCONN_EXPORT int redisconn_server_shutdown(redisconn_server *srv, redisconn_
 /**
  * The whole program, like the seed's server.Main: creates an event_base;
  * registers the server's flags (-http-addr, -request-timeout,
- * -shutdown-timeout) and the modules' flags in the command-line flag set;
- * parses argv; starts the server; calls `init(srv, arg)` (may be NULL) so the
- * program adds its routes; serves until SIGINT or SIGTERM; shuts down
- * gracefully; frees everything. Call it once per process, from the main
- * thread; it ignores SIGPIPE. `modules` are borrowed.
+ * -shutdown-timeout, -cache-max-bytes) and the modules' flags in the
+ * command-line flag set; parses argv; starts the server; calls `init(srv,
+ * arg)` (may be NULL) so the program adds its routes; serves until SIGINT or
+ * SIGTERM; shuts down gracefully; frees everything. Call it once per
+ * process, from the main thread; it ignores SIGPIPE. `modules` are borrowed.
  *
  * Returns the exit code: 0 after a clean shutdown or -help; 2 for bad
  * flags or positional arguments; 1 when startup or init failed, or when the

@@ -264,7 +264,7 @@ static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, 
     memcpy(p->cmd, cmd, len);
     redisconn__list_push_back(&pool->pending, &p->link);
     pending_arm(pool, deadline);
-    want_more(pool);
+    if (pool->shared_dialing == 0) want_more(pool); /* one dial serves the whole backlog */
     return REDISCONN_OK;
 }
 

@@ -16,7 +16,7 @@ int redisconn_host_route(redisconn_host *host, const char *method, const char *p
     return redisconn__route_add(host->srv, method, path, handler, arg);
 }
 
-/* NULL until a registry is wired into the server. */
+/* The server's registry (created with the server). */
 struct redisconn_metrics *redisconn_host_metrics(redisconn_host *host)
 {
     return host ? host->srv->metrics : NULL;

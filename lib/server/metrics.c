@@ -324,14 +324,26 @@ static int same_labels(const redisconn__family *f, const char *const *names, siz
     return 1;
 }
 
+/* True when `f` has exactly these histogram bounds. */
+static int same_bounds(const redisconn__family *f, const double *bounds, size_t n)
+{
+    if (f->nbounds != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (f->bounds[i] != bounds[i]) return 0;
+    return 1;
+}
+
 /* Get-or-register for ReportStats: never registers a second family. */
 int redisconn__metrics_ensure(redisconn_metrics *m, int type, const char *name, const char *help,
-                              const char *const *label_names, size_t nlabels,
-                              redisconn__family **out)
+                              const char *const *label_names, size_t nlabels, const double *bounds,
+                              size_t nbounds, redisconn__family **out)
 {
     redisconn__family *f = find_family(m, name, strlen(name));
-    if (f == NULL) return add_family(m, type, name, help, label_names, nlabels, NULL, 0, out);
-    if (f->type != type || !same_labels(f, label_names, nlabels)) return REDISCONN_ERR_STATE;
+    if (f == NULL)
+        return add_family(m, type, name, help, label_names, nlabels, bounds, nbounds, out);
+    if (f->type != type || !same_labels(f, label_names, nlabels) ||
+        !same_bounds(f, bounds, nbounds))
+        return REDISCONN_ERR_STATE;
     *out = f;
     return REDISCONN_OK;
 }

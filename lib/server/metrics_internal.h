@@ -86,11 +86,12 @@ redisconn__series *redisconn__series_get(redisconn__family *f, const char *const
 void redisconn__series_free(redisconn__series *s);
 
 /* Finds the family `name` or registers it: an existing one must have the same
- * type and label names (else REDISCONN_ERR_STATE). Counters and gauges only
- * (histograms need bounds). Used by ReportStats. */
+ * type, label names and (histograms) bounds, else REDISCONN_ERR_STATE.
+ * `bounds` are finite and increasing (NULL, 0 for counters and gauges).
+ * Used by ReportStats. */
 int redisconn__metrics_ensure(redisconn_metrics *m, int type, const char *name, const char *help,
-                              const char *const *label_names, size_t nlabels,
-                              redisconn__family **out);
+                              const char *const *label_names, size_t nlabels, const double *bounds,
+                              size_t nbounds, redisconn__family **out);
 
 /* The family named `name` (any type): REDISCONN_OK with *out set, or
  * REDISCONN_ERR_INVALID (NULL argument, no such family). */

@@ -177,6 +177,35 @@ int redisconn_histogram_observe(redisconn_histogram *h, const char *const *label
     return REDISCONN_OK;
 }
 
+/* Total of `n` counts, or -1 when it overflows 64 bits. */
+static int total_counts(const uint64_t *counts, size_t n, uint64_t *total)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (counts[i] > UINT64_MAX - t) return -1;
+        t += counts[i];
+    }
+    *total = t;
+    return 0;
+}
+
+/* Replaces a series' buckets, _count and _sum with totals kept elsewhere. */
+int redisconn_histogram_set(redisconn_histogram *h, const char *const *label_values,
+                            const uint64_t *bucket_counts, size_t n, double sum)
+{
+    redisconn__series *s;
+    uint64_t total;
+    int err;
+    if (h == NULL || bucket_counts == NULL || n != h->fam.nbounds + 1 || isnan(sum) ||
+        total_counts(bucket_counts, n, &total) != 0)
+        return REDISCONN_ERR_INVALID;
+    if ((s = lookup(h, label_values, &err)) == NULL) return err;
+    memcpy(s->buckets, bucket_counts, n * sizeof(s->buckets[0]));
+    s->count = total;
+    s->value = sum;
+    return REDISCONN_OK;
+}
+
 /* Unlinks and frees one series of a labeled family. */
 int redisconn_metrics_remove_series(redisconn_metrics *m, const char *name,
                                     const char *const *label_values)

@@ -15,6 +15,9 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "redisconn/blobcache.h"
+#include "redisconn/metrics.h"
+
 /* The documented defaults. */
 void redisconn_server_options_init(redisconn_server_options *o)
 {
@@ -23,10 +26,11 @@ void redisconn_server_options_init(redisconn_server_options *o)
     o->request_timeout_ms = 30000;
     o->shutdown_timeout_ms = 10000;
     o->max_body_bytes = 8 << 20;
+    o->cache_max_bytes = 64 << 20;
     o->log_level = REDISCONN_LOG_INFO;
 }
 
-/* The server's three flags, defaults from `o`. */
+/* The server's flags, defaults from `o`. */
 int redisconn_server_options_register(redisconn_server_options *o, redisconn_flagset *fs)
 {
     int rc;
@@ -41,22 +45,48 @@ int redisconn_server_options_register(redisconn_server_options *o, redisconn_fla
         rc = redisconn_flags_duration(fs, "shutdown-timeout", &o->shutdown_timeout_ms,
                                       o->shutdown_timeout_ms,
                                       "how long shutdown waits for requests, then for cleanups");
+    if (rc == REDISCONN_OK)
+        rc = redisconn_flags_int(fs, "cache-max-bytes", &o->cache_max_bytes, o->cache_max_bytes,
+                                 "size of the in-process blob cache used without Redis; 0 = none");
     return rc;
 }
 
 /* Formats one log line and hands it to the hook, or to stderr. */
-void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt, ...)
+void redisconn__logger_vlog(const redisconn__logger *lg, int level, const char *fmt, va_list ap)
 {
     char msg[1024];
-    va_list ap;
-    if (level < srv->opts.log_level) return;
-    va_start(ap, fmt);
+    if (level < lg->level) return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (srv->opts.log_fn != NULL)
-        srv->opts.log_fn(level, msg, srv->opts.log_arg);
+    if (lg->fn != NULL)
+        lg->fn(level, msg, lg->arg);
     else
         fprintf(stderr, "redisconn: %s: %s\n", redisconn_log_level_name(level), msg);
+}
+
+/* printf-style front of redisconn__logger_vlog(). */
+void redisconn__logger_log(const redisconn__logger *lg, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisconn__logger_vlog(lg, level, fmt, ap);
+    va_end(ap);
+}
+
+/* A copy of the server's log options. */
+redisconn__logger redisconn__srv_logger(const redisconn_server *srv)
+{
+    redisconn__logger lg = {srv->opts.log_fn, srv->opts.log_arg, srv->opts.log_level};
+    return lg;
+}
+
+/* Logs through the server's log options. */
+void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt, ...)
+{
+    redisconn__logger lg = redisconn__srv_logger(srv);
+    va_list ap;
+    va_start(ap, fmt);
+    redisconn__logger_vlog(&lg, level, fmt, ap);
+    va_end(ap);
 }
 
 /* Records (and logs) a startup error; returns `status`. */
@@ -80,21 +110,55 @@ static void srv_healthz(redisconn_request *req, void *arg)
     redisconn_request_reply(req, 200, "text/plain; charset=utf-8", "ok", 2);
 }
 
-/* The root context: background -> cancel (server-owned canceler). */
+/* GET /metrics: runs the collection hooks, then serves the text. */
+static void srv_metrics(redisconn_request *req, void *arg)
+{
+    redisconn_server *srv = arg;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = redisconn_metrics_collect(srv->metrics, &text, &len);
+    if (rc != REDISCONN_OK) {
+        redisconn_request_replyf(req, 500, "cannot collect metrics: %s\n", redisconn_strerror(rc));
+        return;
+    }
+    redisconn_request_reply(req, 200, REDISCONN_METRICS_CONTENT_TYPE, text, len);
+    free(text);
+}
+
+/* The default global blob cache: an in-process LRU owned by the root context. */
+static int install_default_cache(redisconn_server *srv)
+{
+    redisconn_blobcache_factory *f;
+    redisconn_ctx *ctx;
+    if (srv->opts.cache_max_bytes == 0) return REDISCONN_OK;
+    f = redisconn_blobcache_factory_lru(srv->base, (size_t)srv->opts.cache_max_bytes);
+    if (f == NULL) return REDISCONN_ERR_NOMEM;
+    if ((ctx = redisconn_with_global_cache(srv->ctx, f)) == NULL) {
+        redisconn_blobcache_factory_free(f);
+        return REDISCONN_ERR_NOMEM;
+    }
+    redisconn_ctx_unref(srv->ctx);
+    srv->ctx = ctx;
+    return REDISCONN_OK;
+}
+
+/* The root context: background -> cancel (server-owned canceler) -> the
+ * default cache. */
 static int make_root_ctx(redisconn_server *srv)
 {
     redisconn_ctx *bg = redisconn_ctx_background(srv->base);
     if (bg == NULL) return REDISCONN_ERR_NOMEM;
     srv->ctx = redisconn_ctx_with_cancel(bg, &srv->cancel);
     redisconn_ctx_unref(bg);
-    return srv->ctx ? REDISCONN_OK : REDISCONN_ERR_NOMEM;
+    if (srv->ctx == NULL) return REDISCONN_ERR_NOMEM;
+    return install_default_cache(srv);
 }
 
 /* Refuses negative sizes and timeouts. */
 static int check_options(const redisconn_server_options *o)
 {
     if (o->http_addr == NULL || o->request_timeout_ms < 0 || o->shutdown_timeout_ms < 0 ||
-        o->max_body_bytes < 0)
+        o->max_body_bytes < 0 || o->cache_max_bytes < 0)
         return REDISCONN_ERR_INVALID;
     return REDISCONN_OK;
 }
@@ -127,8 +191,11 @@ redisconn_server *redisconn_server_new(struct event_base *base,
     srv->modules = calloc(n ? n : 1, sizeof(*srv->modules));
     srv->n_modules = n;
     if (srv->modules != NULL && n > 0) memcpy(srv->modules, modules, n * sizeof(*modules));
-    if (srv->http_addr_buf == NULL || srv->modules == NULL || make_root_ctx(srv) != REDISCONN_OK ||
-        redisconn__route_add(srv, "GET", "/healthz", srv_healthz, NULL) != REDISCONN_OK) {
+    srv->metrics = redisconn_metrics_new();
+    if (srv->http_addr_buf == NULL || srv->modules == NULL || srv->metrics == NULL ||
+        make_root_ctx(srv) != REDISCONN_OK ||
+        redisconn__route_add(srv, "GET", "/healthz", srv_healthz, NULL) != REDISCONN_OK ||
+        redisconn__route_add(srv, "GET", "/metrics", srv_metrics, srv) != REDISCONN_OK) {
         redisconn__srv_free(srv);
         return NULL;
     }
@@ -255,6 +322,7 @@ void redisconn__srv_free(redisconn_server *srv)
     redisconn__routes_free(srv);
     if (srv->cancel) redisconn_ctx_cancel(srv->cancel);
     redisconn_ctx_unref(srv->ctx);
+    redisconn_metrics_free(srv->metrics);
     if (srv->step_ev) event_free(srv->step_ev);
     if (srv->timer) event_free(srv->timer);
     free(srv->modules);
@@ -280,6 +348,12 @@ int redisconn_server_port(const redisconn_server *srv)
 redisconn_ctx *redisconn_server_ctx(const redisconn_server *srv)
 {
     return srv ? srv->ctx : NULL;
+}
+
+/* The registry created with the server. */
+struct redisconn_metrics *redisconn_server_metrics(const redisconn_server *srv)
+{
+    return srv ? srv->metrics : NULL;
 }
 
 /* The host embedded in the server. */

@@ -15,6 +15,7 @@
 #ifndef REDISCONN_SERVER_INTERNAL_H
 #define REDISCONN_SERVER_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include <event2/keyvalq_struct.h>
@@ -86,7 +87,7 @@ struct redisconn_server {
     redisconn_host host;
     redisconn_ctx *ctx;                /* root context so far (reference) */
     redisconn_canceler *cancel;        /* cancels the whole tree after the drain */
-    struct redisconn_metrics *metrics; /* NULL until a registry is wired in */
+    struct redisconn_metrics *metrics; /* served at GET /metrics */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -103,7 +104,20 @@ struct redisconn_server {
     char *error;
 };
 
+/* Where log lines go: a copy of the server's log options, usable after the
+ * server is gone (by work that outlives it, such as an admin call). */
+typedef struct redisconn__logger {
+    redisconn_log_fn fn; /* NULL: stderr */
+    void *arg;
+    int level;
+} redisconn__logger;
+
 /* server.c */
+void redisconn__logger_vlog(const redisconn__logger *lg, int level, const char *fmt, va_list ap)
+    REDISCONN_PRINTF(3, 0);
+void redisconn__logger_log(const redisconn__logger *lg, int level, const char *fmt, ...)
+    REDISCONN_PRINTF(3, 4);
+redisconn__logger redisconn__srv_logger(const redisconn_server *srv);
 void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt, ...)
     REDISCONN_PRINTF(3, 4);
 int redisconn__srv_fail(redisconn_server *srv, int status, const char *fmt, ...)

@@ -40,6 +40,15 @@ void rt_never_set_cb(int status, void *arg)
     cr_assert_fail("set callback must not fire (status %s)", redisconn_status_name(status));
 }
 
+/* Runs the loop until one callback, then a little more; asserts exactly one. */
+static void wait_one(struct event_base *base, int *calls, const char *what)
+{
+    cr_assert_eq(*calls, 0, "%s called back from inside the call", what);
+    cr_assert(rt_loop_until(base, calls, 5000), "%s never called back", what);
+    rt_loop_for(base, 10);
+    cr_assert_eq(*calls, 1, "%s called back %d times", what, *calls);
+}
+
 int rt_cache_get(struct event_base *base, redisconn_blobcache *c, const void *key, size_t keylen,
                  rt_get *out)
 {
@@ -47,10 +56,7 @@ int rt_cache_get(struct event_base *base, redisconn_blobcache *c, const void *ke
     memset(out, 0, sizeof(*out));
     rc = redisconn_blobcache_get(c, key, keylen, rt_get_cb, out);
     cr_assert_eq(rc, REDISCONN_OK, "get: %s", redisconn_strerror(rc));
-    cr_assert_eq(out->calls, 0, "get called back from inside the call");
-    cr_assert(rt_loop_until(base, &out->calls, 5000), "get never called back");
-    rt_loop_for(base, 10);
-    cr_assert_eq(out->calls, 1, "get called back %d times", out->calls);
+    wait_one(base, &out->calls, "get");
     return out->status;
 }
 
@@ -60,10 +66,28 @@ int rt_cache_set(struct event_base *base, redisconn_blobcache *c, const void *ke
     rt_set s = {0, 0};
     int rc = redisconn_blobcache_set(c, key, keylen, value, len, ttl_ms, rt_set_cb, &s);
     cr_assert_eq(rc, REDISCONN_OK, "set: %s", redisconn_strerror(rc));
-    cr_assert_eq(s.calls, 0, "set called back from inside the call");
-    cr_assert(rt_loop_until(base, &s.calls, 5000), "set never called back");
-    rt_loop_for(base, 10);
-    cr_assert_eq(s.calls, 1, "set called back %d times", s.calls);
+    wait_one(base, &s.calls, "set");
+    return s.status;
+}
+
+int rt_ctx_cache_get(struct event_base *base, redisconn_ctx *ctx, const char *ns, const void *key,
+                     size_t keylen, rt_get *out)
+{
+    int rc;
+    memset(out, 0, sizeof(*out));
+    rc = redisconn_cache_get(ctx, ns, key, keylen, rt_get_cb, out);
+    cr_assert_eq(rc, REDISCONN_OK, "cache_get: %s", redisconn_strerror(rc));
+    wait_one(base, &out->calls, "cache_get");
+    return out->status;
+}
+
+int rt_ctx_cache_set(struct event_base *base, redisconn_ctx *ctx, const char *ns, const void *key,
+                     size_t keylen, const void *value, size_t len, int64_t ttl_ms)
+{
+    rt_set s = {0, 0};
+    int rc = redisconn_cache_set(ctx, ns, key, keylen, value, len, ttl_ms, rt_set_cb, &s);
+    cr_assert_eq(rc, REDISCONN_OK, "cache_set: %s", redisconn_strerror(rc));
+    wait_one(base, &s.calls, "cache_set");
     return s.status;
 }
 
@@ -76,4 +100,51 @@ int rt_cache_sets(struct event_base *base, redisconn_blobcache *c, const char *k
                   const char *value, int64_t ttl_ms)
 {
     return rt_cache_set(base, c, key, strlen(key), value, strlen(value), ttl_ms);
+}
+
+void rt_check_cache_hit(struct event_base *base, redisconn_ctx *ctx)
+{
+    rt_get g;
+    cr_assert_eq(rt_ctx_cache_set(base, ctx, "ns", "k", 1, "value", 5, 0), REDISCONN_OK);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", "k", 1, &g), REDISCONN_OK);
+    cr_assert_eq(g.len, 5);
+    cr_assert_eq(memcmp(g.value, "value", 5), 0);
+}
+
+void rt_check_cache_miss(struct event_base *base, redisconn_ctx *ctx)
+{
+    rt_get g;
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", "absent", 6, &g), REDISCONN_ERR_CACHE_MISS);
+    cr_assert(g.value_null);
+}
+
+void rt_check_cache_ttl(struct event_base *base, redisconn_ctx *ctx)
+{
+    rt_get g;
+    cr_assert_eq(rt_ctx_cache_set(base, ctx, "ns", "k", 1, "v", 1, 100), REDISCONN_OK);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", "k", 1, &g), REDISCONN_OK);
+    rt_loop_for(base, 250);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", "k", 1, &g), REDISCONN_ERR_CACHE_MISS);
+}
+
+void rt_check_cache_binary(struct event_base *base, redisconn_ctx *ctx)
+{
+    const char key[] = {'k', 0, 'x'}, val[] = {0, 'a', 0, (char)0xff, 0};
+    rt_get g;
+    cr_assert_eq(rt_ctx_cache_set(base, ctx, "ns", key, 3, val, 5, 0), REDISCONN_OK);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", key, 3, &g), REDISCONN_OK);
+    cr_assert_eq(g.len, 5);
+    cr_assert_eq(memcmp(g.value, val, 5), 0);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "ns", "k", 1, &g), REDISCONN_ERR_CACHE_MISS,
+                 "the NUL is part of the key");
+}
+
+void rt_check_cache_namespaces(struct event_base *base, redisconn_ctx *ctx)
+{
+    rt_get g;
+    cr_assert_eq(rt_ctx_cache_set(base, ctx, "one", "k", 1, "1", 1, 0), REDISCONN_OK);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "two", "k", 1, &g), REDISCONN_ERR_CACHE_MISS);
+    cr_assert_eq(rt_ctx_cache_set(base, ctx, "two", "k", 1, "2", 1, 0), REDISCONN_OK);
+    cr_assert_eq(rt_ctx_cache_get(base, ctx, "one", "k", 1, &g), REDISCONN_OK);
+    cr_assert_eq(g.value[0], '1');
 }

@@ -43,4 +43,24 @@ int rt_cache_gets(struct event_base *base, redisconn_blobcache *c, const char *k
 int rt_cache_sets(struct event_base *base, redisconn_blobcache *c, const char *key,
                   const char *value, int64_t ttl_ms);
 
+/* The same through the global cache of `ctx` (redisconn_cache_get/_set),
+ * namespace `ns`. */
+int rt_ctx_cache_get(struct event_base *base, redisconn_ctx *ctx, const char *ns, const void *key,
+                     size_t keylen, rt_get *out);
+int rt_ctx_cache_set(struct event_base *base, redisconn_ctx *ctx, const char *ns, const void *key,
+                     size_t keylen, const void *value, size_t len, int64_t ttl_ms);
+
+/* Behaviours every global cache must have, checked through redisconn_cache_*
+ * on `ctx` (each fails the test when broken): */
+/* a get after a set hits with the same bytes (namespace "ns"); */
+void rt_check_cache_hit(struct event_base *base, redisconn_ctx *ctx);
+/* an absent key misses, without a value; */
+void rt_check_cache_miss(struct event_base *base, redisconn_ctx *ctx);
+/* an entry set with a 100 ms TTL hits at once and misses 250 ms later; */
+void rt_check_cache_ttl(struct event_base *base, redisconn_ctx *ctx);
+/* binary keys and values keep their NUL bytes (part of the key too); */
+void rt_check_cache_binary(struct event_base *base, redisconn_ctx *ctx);
+/* namespaces "one" and "two" never see each other's entries. */
+void rt_check_cache_namespaces(struct event_base *base, redisconn_ctx *ctx);
+
 #endif

@@ -44,10 +44,10 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-rt_http *rt_http_send(int port, const char *method, const char *path, const char *body)
+rt_http *rt_http_send_raw(int port, const char *method, const char *path, const char *headers,
+                          const void *body, size_t len)
 {
-    char head[1024];
-    size_t blen = body ? strlen(body) : 0;
+    char head[2048];
     rt_http *h = calloc(1, sizeof(*h));
     int n;
     if (h == NULL) return NULL;
@@ -58,13 +58,19 @@ rt_http *rt_http_send(int port, const char *method, const char *path, const char
     }
     n = snprintf(head, sizeof(head),
                  "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-                 "X-Test: yes\r\nContent-Length: %zu\r\n\r\n",
-                 method, path, port, blen);
-    if (write_all(h->fd, head, (size_t)n) != 0 || (blen && write_all(h->fd, body, blen) != 0)) {
+                 "X-Test: yes\r\n%sContent-Length: %zu\r\n\r\n",
+                 method, path, port, headers ? headers : "", len);
+    if (n < 0 || (size_t)n >= sizeof(head) || write_all(h->fd, head, (size_t)n) != 0 ||
+        (len && write_all(h->fd, body, len) != 0)) {
         rt_http_free(h);
         return NULL;
     }
     return h;
+}
+
+rt_http *rt_http_send(int port, const char *method, const char *path, const char *body)
+{
+    return rt_http_send_raw(port, method, path, NULL, body, body ? strlen(body) : 0);
 }
 
 /* Splits raw into status and body once complete. */
@@ -124,14 +130,21 @@ void rt_http_watch(rt_http *h, struct event_base *base)
     event_add(h->ev, NULL);
 }
 
-rt_http *rt_http_fetch(struct event_base *base, int port, const char *method, const char *path,
-                       const char *body, int timeout_ms)
+rt_http *rt_http_fetch_raw(struct event_base *base, int port, const char *method, const char *path,
+                           const char *headers, const void *body, size_t len, int timeout_ms)
 {
-    rt_http *h = rt_http_send(port, method, path, body);
+    rt_http *h = rt_http_send_raw(port, method, path, headers, body, len);
     if (h == NULL) return NULL;
     rt_http_watch(h, base);
     rt_loop_until(base, &h->done, timeout_ms);
     return h;
+}
+
+rt_http *rt_http_fetch(struct event_base *base, int port, const char *method, const char *path,
+                       const char *body, int timeout_ms)
+{
+    return rt_http_fetch_raw(base, port, method, path, NULL, body, body ? strlen(body) : 0,
+                             timeout_ms);
 }
 
 int rt_http_read(rt_http *h, int timeout_ms)

@@ -27,11 +27,18 @@ typedef struct rt_http {
 /* Connects to 127.0.0.1:port and writes the request (body may be NULL).
  * Returns NULL if the connection is refused. */
 rt_http *rt_http_send(int port, const char *method, const char *path, const char *body);
+/* Like rt_http_send with extra request headers (`headers`: complete lines,
+ * each ending in "\r\n", or NULL) and a binary body of `len` bytes. */
+rt_http *rt_http_send_raw(int port, const char *method, const char *path, const char *headers,
+                          const void *body, size_t len);
 /* Reads the response on `base` (non-blocking); sets h->done at EOF. */
 void rt_http_watch(rt_http *h, struct event_base *base);
 /* Send + watch + run `base` until done or timeout. NULL if the send failed. */
 rt_http *rt_http_fetch(struct event_base *base, int port, const char *method, const char *path,
                        const char *body, int timeout_ms);
+/* rt_http_send_raw + watch + run `base` until done or timeout. */
+rt_http *rt_http_fetch_raw(struct event_base *base, int port, const char *method, const char *path,
+                           const char *headers, const void *body, size_t len, int timeout_ms);
 /* Blocking read to EOF, at most timeout_ms. Returns 1 when complete. */
 int rt_http_read(rt_http *h, int timeout_ms);
 /* Blocking send + read. NULL if the connection is refused. */

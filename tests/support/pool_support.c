@@ -47,6 +47,14 @@ void rt_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void *arg)
     }
 }
 
+void rt_never_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void *arg)
+{
+    (void)conn;
+    (void)reply;
+    (void)arg;
+    cr_assert_fail("reply callback must not fire (status %s)", redisconn_status_name(status));
+}
+
 void rt_env_init(rt_env *env, const rt_server_opts *opts)
 {
     memset(env, 0, sizeof(*env));

@@ -30,6 +30,8 @@ typedef struct rt_reply {
     size_t len;
 } rt_reply;
 void rt_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void *arg);
+/* Fails the test if it ever runs. */
+void rt_never_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void *arg);
 
 typedef struct rt_env {
     struct event_base *base;

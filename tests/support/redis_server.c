@@ -177,6 +177,13 @@ void rt_server_resume(rt_server *s)
     if (s->pid > 0) kill(s->pid, SIGCONT);
 }
 
+void rt_server_resume_expect_dropped(rt_server *s, struct event_base *base, const int *calls)
+{
+    rt_server_resume(s);
+    rt_loop_for(base, 200);
+    cr_assert_eq(*calls, 1, "the late answer must be dropped (%d callbacks)", *calls);
+}
+
 void rt_server_restart(rt_server *s)
 {
     rt_server_stop(s);

@@ -38,6 +38,8 @@ void rt_srv_env_init(rt_srv_env *e, int with_redis)
     e->opts.log_fn = rt_log_fn;
     e->opts.log_arg = &e->log;
     e->opts.log_level = REDISCONN_LOG_DEBUG;
+    redisconn_module_options_init(&e->redis_opts);
+    if (with_redis) e->redis_opts.redis_addr = e->redis->addr;
 }
 
 int rt_srv_env_start(rt_srv_env *e, const redisconn_module *const *mods, size_t n)
@@ -53,6 +55,15 @@ void rt_srv_env_start_ok(rt_srv_env *e, const redisconn_module *const *mods, siz
     cr_assert_eq(rc, REDISCONN_OK, "start: %s (%s)", redisconn_strerror(rc),
                  redisconn_server_error(e->srv));
     cr_assert_gt(redisconn_server_port(e->srv), 0);
+}
+
+int rt_srv_env_start_redis(rt_srv_env *e)
+{
+    const redisconn_module *mods[1];
+    e->redis_mod = redisconn_module_new(&e->redis_opts);
+    cr_assert_not_null(e->redis_mod);
+    mods[0] = e->redis_mod;
+    return rt_srv_env_start(e, mods, 1);
 }
 
 static void on_shutdown(int status, void *arg)
@@ -76,21 +87,30 @@ void rt_srv_env_shutdown(rt_srv_env *e)
 
 void rt_srv_env_fini(rt_srv_env *e)
 {
+    if (e->redis != NULL) rt_server_resume(e->redis);
     if (e->srv != NULL) rt_srv_env_shutdown(e);
     if (e->base != NULL) {
         rt_loop_for(e->base, 10); /* late listeners, pool frees */
         event_base_free(e->base);
     }
     if (e->redis != NULL) rt_server_free(e->redis);
+    redisconn_module_free(e->redis_mod);
     memset(e, 0, sizeof(*e));
+}
+
+rt_http *rt_srv_fetch_raw(rt_srv_env *e, const char *method, const char *path, const char *headers,
+                          const void *body, size_t len)
+{
+    rt_http *h = rt_http_fetch_raw(e->base, redisconn_server_port(e->srv), method, path, headers,
+                                   body, len, 10000);
+    cr_assert_not_null(h, "connect refused");
+    cr_assert(h->done, "no response to %s %s", method, path);
+    return h;
 }
 
 rt_http *rt_srv_fetch(rt_srv_env *e, const char *method, const char *path, const char *body)
 {
-    rt_http *h = rt_http_fetch(e->base, redisconn_server_port(e->srv), method, path, body, 10000);
-    cr_assert_not_null(h, "connect refused");
-    cr_assert(h->done, "no response to %s %s", method, path);
-    return h;
+    return rt_srv_fetch_raw(e, method, path, NULL, body, body ? strlen(body) : 0);
 }
 
 static void on_incr(redisconn_conn *conn, int status, redisReply *reply, void *arg)
@@ -206,4 +226,15 @@ void rt_temp_path(char *buf, size_t len, const char *suffix)
     mkdir(dir, 0700);
     snprintf(buf, len, "%s/server-test-%d-%d%s", dir, (int)getpid(), ++seq, suffix);
     unlink(buf);
+}
+
+void rt_write_temp_file(char *buf, size_t len, const char *text, mode_t mode)
+{
+    FILE *f;
+    rt_temp_path(buf, len, ".txt");
+    f = fopen(buf, "w");
+    cr_assert_not_null(f, "cannot create %s", buf);
+    cr_assert_eq(fputs(text, f) >= 0, 1);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(buf, mode), 0);
 }

@@ -20,6 +20,9 @@ typedef struct rt_srv_env {
     rt_log log;
     int shutdown_calls;
     int shutdown_status;
+    /* For rt_srv_env_start_redis(): redis_addr is `redis` when asked for. */
+    redisconn_module_options redis_opts;
+    redisconn_module *redis_mod; /* made by rt_srv_env_start_redis() */
 } rt_srv_env;
 
 /* Base, options, and a redis-server if `with_redis`. */
@@ -29,13 +32,21 @@ void rt_srv_env_init(rt_srv_env *e, int with_redis);
 int rt_srv_env_start(rt_srv_env *e, const redisconn_module *const *mods, size_t n);
 /* Starts; asserts success. */
 void rt_srv_env_start_ok(rt_srv_env *e, const redisconn_module *const *mods, size_t n);
+/* Starts with one Redis module reading e->redis_opts (change them first);
+ * returns the start status. The module is freed by rt_srv_env_fini(). */
+int rt_srv_env_start_redis(rt_srv_env *e);
 /* Shuts the server down and runs the loop until the completion callback;
  * asserts it fired exactly once with `REDISCONN_OK`. */
 void rt_srv_env_shutdown(rt_srv_env *e);
-/* Shuts down if needed, frees the base, stops redis. */
+/* Resumes redis if paused, shuts down if needed, frees the base and the
+ * module, stops redis. */
 void rt_srv_env_fini(rt_srv_env *e);
 /* GET/POST... on the in-process server, run on e->base. Asserts a response. */
 rt_http *rt_srv_fetch(rt_srv_env *e, const char *method, const char *path, const char *body);
+/* The same with extra header lines ("Name: value\r\n"..., or NULL) and a
+ * binary body of `len` bytes. */
+rt_http *rt_srv_fetch_raw(rt_srv_env *e, const char *method, const char *path, const char *headers,
+                          const void *body, size_t len);
 
 /* GET handler doing what samples/hello_server.c does: INCR hello:count on a
  * connection from redisconn_get(request ctx), "count=N\n"; 503 when Redis is
@@ -62,5 +73,7 @@ int rt_wait_exit(pid_t pid, int timeout_ms);
 long rt_read_file(const char *path, char *buf, size_t len);
 /* A fresh path in the test temp dir with the given suffix. */
 void rt_temp_path(char *buf, size_t len, const char *suffix);
+/* Writes `text` to a fresh temp file (path in `buf`) and sets its mode. */
+void rt_write_temp_file(char *buf, size_t len, const char *text, mode_t mode);
 
 #endif

@@ -44,6 +44,10 @@ void rt_server_kill(rt_server *s);
 /* SIGSTOP / SIGCONT: the server keeps its sockets but answers nothing. */
 void rt_server_pause(rt_server *s);
 void rt_server_resume(rt_server *s);
+/* Resumes a paused server, runs `base` for 200 ms and asserts that *calls
+ * is still 1: the late answer to an operation whose caller was already told
+ * (deadline, cancel) was dropped. */
+void rt_server_resume_expect_dropped(rt_server *s, struct event_base *base, const int *calls);
 /* Starts it again on the same port and options (after stop or kill). */
 void rt_server_restart(rt_server *s);
 /* Stops the server if running and removes its temp dir. */
