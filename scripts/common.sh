@@ -21,16 +21,21 @@ install_deps() {
         "${missing[@]}"
 }
 
-# start_redis DIR: starts redis-server on a free loopback port with data in DIR;
-# sets REDIS_PORT and REDIS_PID.
+# start_redis DIR [REDIS-SERVER ARGS...]: starts redis-server on a free loopback
+# port with data in DIR, passing the extra arguments on (e.g. --maxclients N);
+# sets REDIS_PORT and REDIS_PID. If REDIS_CPUS is set (a taskset CPU list), the
+# server is pinned to those CPUs.
 start_redis() {
     local dir=$1 port
+    shift
+    local pin=()
+    [ -n "${REDIS_CPUS:-}" ] && pin=(taskset -c "$REDIS_CPUS")
     mkdir -p "$dir"
     for _ in $(seq 1 30); do
         port=$((20000 + RANDOM % 30000))
-        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        "${pin[@]}" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
             --dir "$dir" --logfile "$dir/redis.log" --daemonize yes \
-            --pidfile "$dir/redis.pid" >/dev/null 2>&1 || continue
+            --pidfile "$dir/redis.pid" "$@" >/dev/null 2>&1 || continue
         for _ in $(seq 1 100); do
             if redis-cli -p "$port" ping >/dev/null 2>&1; then
                 REDIS_PORT=$port
