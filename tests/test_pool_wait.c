@@ -241,3 +241,35 @@ Test(pool_wait, many_waiters_all_complete_exactly_once)
     cr_assert_leq(st.dials, 4);
     cr_assert_eq(st.waiting_count, 0);
 }
+
+Test(pool_wait, many_simultaneous_idle_acquires_keep_the_waiting_count_exact)
+{
+    /* More acquire records than the pool keeps cached (256) served straight
+     * from the idle list: none of them ever waited. */
+    enum { N = 300 };
+    static rt_acq a[N];
+    static redisconn_conn *held[N];
+    redisconn_pool_options o;
+    redisconn_pool_stats st;
+    memset(a, 0, sizeof(a));
+    rt_env_options(&env, &o);
+    o.max_idle = N;
+    rt_env_pool(&env, &o);
+    for (int i = 0; i < N; i++) held[i] = rt_acquire_ok(&env);
+    for (int i = 0; i < N; i++) redisconn_release(held[i]);
+    for (int i = 0; i < N; i++)
+        cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &a[i]));
+    redisconn_pool_get_stats(env.pool, &st);
+    cr_assert_eq(st.waiting_count, 0, "waiting_count %d", st.waiting_count);
+    cr_assert(rt_wait_acq(&env, &a[N - 1], 3000));
+    rt_acq extra = {0};
+    cr_assert_not_null(redisconn_pool_acquire(env.pool, 2000, rt_acq_cb, &extra));
+    cr_assert(rt_wait_acq(&env, &extra, 3000));
+    cr_assert_eq(extra.status, REDISCONN_OK, "a new dial serves it (%s)",
+                 redisconn_status_name(extra.status));
+    redisconn_pool_get_stats(env.pool, &st);
+    cr_assert_eq(st.dials, N + 1);
+    cr_assert_eq(st.waiting_count, 0);
+    for (int i = 0; i < N; i++) redisconn_release(a[i].conn);
+    redisconn_release(extra.conn);
+}

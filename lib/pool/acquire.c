@@ -31,7 +31,9 @@ static redisconn_acquire *req_alloc(redisconn_pool *pool)
         return REDISCONN_CONTAINER_OF(l, redisconn_acquire, node);
     }
     req = calloc(1, sizeof(*req));
-    if (req != NULL) req->pool = pool;
+    if (req == NULL) return NULL;
+    req->pool = pool;
+    req->state = REQ_FREE; /* calloc's 0 is REQ_WAITING: never let a new record look queued */
     return req;
 }
 
@@ -39,8 +41,10 @@ static redisconn_acquire *req_alloc(redisconn_pool *pool)
 void redisconn__req_free(redisconn_acquire *req)
 {
     redisconn_pool *pool = req->pool;
-    free(req->errmsg);
-    req->errmsg = NULL;
+    if (req->errmsg != NULL) {
+        free(req->errmsg);
+        req->errmsg = NULL;
+    }
     req->state = REQ_FREE;
     if (pool->free_reqs_n < FREE_REQS_MAX && !pool->closed) {
         redisconn__list_push_front(&pool->free_reqs, &req->node);
@@ -265,13 +269,12 @@ void redisconn__pool_put(redisconn_conn *conn)
     uint64_t now;
 
     if (conn->broken) return; /* dying: redisconn__pool_conn_dead() follows */
-    if (pool->closed) {
-        redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
-        return;
-    }
     now = redisconn__now_us();
-    if (redisconn__conn_expired(conn, now)) {
-        redisconn__conn_close(conn, CLOSE_LIFETIME, REDISCONN_ERR_CLOSED);
+    if (pool->closed || redisconn__conn_expired(conn, now)) {
+        /* not a lease any more (the release fast path comes here from LEASED) */
+        if (conn->state == CONN_LEASED) redisconn__conn_state(conn, CONN_RESETTING);
+        redisconn__conn_close(conn, pool->closed ? CLOSE_POOL_CLOSED : CLOSE_LIFETIME,
+                              REDISCONN_ERR_CLOSED);
         return;
     }
     if (conn->for_shared || (!redisconn__list_empty(&pool->pending) && pool->shared_n == 0 &&
@@ -381,7 +384,7 @@ void redisconn__pool_ensure_dials(redisconn_pool *pool)
 {
     const redisconn_pool_options *o = &pool->opts;
     int need = pool->waiting - (pool->dialing - pool->shared_dialing);
-    if (pool->closed) return;
+    if (pool->closed || (need <= 0 && o->min_idle == 0)) return;
     if (o->min_idle > 0 && redisconn__now_us() >= pool->dial_backoff_until) {
         int warm = o->min_idle - pool->idle_n - pool->dialing;
         if (warm > need) need = warm;

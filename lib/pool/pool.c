@@ -118,7 +118,7 @@ redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const c
     redisconn__list_init(&pool->failed);
     redisconn__list_init(&pool->shared);
     redisconn__list_init(&pool->pending);
-    pool->async_ev = event_new(base, -1, 0, on_async, pool);
+    pool->async_ev = event_new(base, -1, EV_PERSIST, on_async, pool);
     if (failed || pool->async_ev == NULL) {
         pool_free(pool);
         if (err) *err = REDISCONN_ERR_NOMEM;

@@ -34,6 +34,10 @@ void redisconn_release(redisconn_conn *conn)
         redisconn__conn_state(conn, CONN_CLOSING);
         return;
     }
+    if (conn->inflight == 0 && conn->dirty == 0) { /* the common case: straight back */
+        redisconn__pool_put(conn);
+        return;
+    }
     redisconn__conn_state(conn, CONN_DRAINING);
     if (conn->inflight == 0) redisconn__conn_recycle(conn);
 }
@@ -165,6 +169,9 @@ void redisconn__maint_arm(redisconn_pool *pool, uint64_t at_us)
 /* A connection just went idle: make sure the timer will look at it. O(1). */
 void redisconn__maint_conn(redisconn_pool *pool, const redisconn_conn *conn)
 {
+    /* Without a lifetime, a connection going idle now has the latest idle
+     * deadline of all: an armed timer already fires earlier. */
+    if (pool->maint_at != 0 && pool->opts.max_conn_lifetime_ms == 0) return;
     redisconn__maint_arm(pool, idle_deadline(conn));
 }
 
