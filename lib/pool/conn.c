@@ -336,11 +336,18 @@ int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *pr
     char *cmd = NULL;
     int len, rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
-    if (argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
-    for (int i = 0; i < argc; i++)
-        if (argv[i] == NULL) return REDISCONN_ERR_INVALID;
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    len = redisconn__format_argv(&cmd, argc, argv, argvlen);
     return user_send(conn, cb, privdata, cmd, len);
+}
+
+/* Formats an argument vector into RESP; NULL arguments are refused. Returns
+ * the length, or -1 (invalid) / -2 (out of memory) like hiredis. */
+int redisconn__format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen)
+{
+    if (argc <= 0 || argv == NULL) return -1;
+    for (int i = 0; i < argc; i++)
+        if (argv[i] == NULL) return -1;
+    return redisFormatCommandArgv(cmd, argc, argv, argvlen);
 }
 
 redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn)

@@ -215,6 +215,7 @@ int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
 void redisconn__conn_set_error(redisconn_conn *conn, const char *msg);
 void redisconn__conn_recycle(redisconn_conn *conn);
 uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn);
+int redisconn__format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen);
 int redisconn__conn_ping(redisconn_conn *conn);
 
 /* shared.c: pool-level commands on shared connections */

@@ -331,9 +331,6 @@ int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisc
     char *cmd = NULL;
     int len, rc = check_pool(pool, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
-    if (argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
-    for (int i = 0; i < argc; i++)
-        if (argv[i] == NULL) return REDISCONN_ERR_INVALID;
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    len = redisconn__format_argv(&cmd, argc, argv, argvlen);
     return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
 }

@@ -107,6 +107,25 @@ static inline uint32_t bench_pct(bench_lat *l, double p)
     return l->us[i];
 }
 
+/* Progress of a closed-loop run. */
+typedef struct bench_count {
+    long started, done, errors;
+    bench_lat lat;
+} bench_count;
+
+enum { BENCH_IDLE = 0, BENCH_START_NEXT = 1, BENCH_ALL_DONE = 2 };
+
+/* Records one finished request (latency since `t0`); says whether the
+ * caller should start another request or wind down because all are done. */
+static inline int bench_record(bench_count *n, const bench_args *a, uint64_t t0, int ok)
+{
+    n->done++;
+    if (!ok) n->errors++;
+    bench_lat_add(&n->lat, bench_now_us() - t0);
+    if (n->started < a->total) return BENCH_START_NEXT;
+    return n->done == a->total ? BENCH_ALL_DONE : BENCH_IDLE;
+}
+
 /* Prints the result line; the last field is ops_per_sec=N (tools parse it). */
 static inline void bench_report(const char *name, const bench_args *a, long done, long errors,
                                 uint64_t elapsed_us, bench_lat *l)

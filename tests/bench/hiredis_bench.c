@@ -20,8 +20,7 @@ typedef struct bench {
     redisAsyncContext *conns[MAX_CONNS];
     int nconns;
     bench_args args;
-    long started, done, errors;
-    bench_lat lat;
+    bench_count n;
 } bench;
 
 typedef struct client {
@@ -36,20 +35,18 @@ static void on_get(redisAsyncContext *ac, void *reply, void *arg)
 {
     client *c = arg;
     bench *b = c->b;
+    int next = bench_record(&b->n, &b->args, c->t0, reply != NULL);
     (void)ac;
-    b->done++;
-    if (reply == NULL) b->errors++;
-    bench_lat_add(&b->lat, bench_now_us() - c->t0);
-    if (b->started < b->args.total)
+    if (next == BENCH_START_NEXT)
         start_one(c);
-    else if (b->done == b->args.total)
+    else if (next == BENCH_ALL_DONE)
         for (int i = 0; i < b->nconns; i++)
             redisAsyncDisconnect(b->conns[i]);
 }
 
 static void start_one(client *c)
 {
-    c->b->started++;
+    c->b->n.started++;
     c->t0 = bench_now_us();
     if (redisAsyncCommand(c->ac, on_get, c, "GET %s", "bench:key") != REDIS_OK)
         on_get(c->ac, NULL, c);
@@ -74,17 +71,17 @@ int main(int argc, char **argv)
         }
         redisLibeventAttach(b.conns[i], b.base);
     }
-    bench_lat_init(&b.lat, b.args.total);
+    bench_lat_init(&b.n.lat, b.args.total);
     clients = calloc((size_t)b.args.concurrency, sizeof(*clients));
     t0 = bench_now_us();
-    for (int i = 0; i < b.args.concurrency && b.started < b.args.total; i++) {
+    for (int i = 0; i < b.args.concurrency && b.n.started < b.args.total; i++) {
         clients[i].b = &b;
         clients[i].ac = b.conns[i % b.nconns];
         start_one(&clients[i]);
     }
     event_base_dispatch(b.base);
-    bench_report("hiredis", &b.args, b.done, b.errors, bench_now_us() - t0, &b.lat);
+    bench_report("hiredis", &b.args, b.n.done, b.n.errors, bench_now_us() - t0, &b.n.lat);
     free(clients);
     event_base_free(b.base);
-    return b.errors ? 1 : 0;
+    return b.n.errors ? 1 : 0;
 }

@@ -18,9 +18,8 @@ typedef struct bench {
     struct event_base *base;
     redisconn_pool *pool;
     bench_args args;
-    long started, done, errors;
+    bench_count n;
     int command_mode;
-    bench_lat lat;
 } bench;
 
 typedef struct client {
@@ -40,12 +39,10 @@ static void on_closed(redisconn_pool *pool, void *arg)
 static void complete(client *c, int ok)
 {
     bench *b = c->b;
-    b->done++;
-    if (!ok) b->errors++;
-    bench_lat_add(&b->lat, bench_now_us() - c->t0);
-    if (b->started < b->args.total)
+    int next = bench_record(&b->n, &b->args, c->t0, ok);
+    if (next == BENCH_START_NEXT)
         start_one(c);
-    else if (b->done == b->args.total)
+    else if (next == BENCH_ALL_DONE)
         redisconn_pool_close(b->pool, on_closed, b);
 }
 
@@ -77,7 +74,7 @@ static void on_pool_get(redisconn_conn *conn, int status, redisReply *reply, voi
 static void start_one(client *c)
 {
     bench *b = c->b;
-    b->started++;
+    b->n.started++;
     c->t0 = bench_now_us();
     if (b->command_mode) {
         if (redisconn_pool_command(b->pool, 0, on_pool_get, c, "GET %s", "bench:key") !=
@@ -113,16 +110,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "pool_bench: bad address %s\n", addr);
         return 2;
     }
-    bench_lat_init(&b.lat, b.args.total);
+    bench_lat_init(&b.n.lat, b.args.total);
     clients = calloc((size_t)b.args.concurrency, sizeof(*clients));
     t0 = bench_now_us();
-    for (int i = 0; i < b.args.concurrency && b.started < b.args.total; i++) {
+    for (int i = 0; i < b.args.concurrency && b.n.started < b.args.total; i++) {
         clients[i].b = &b;
         start_one(&clients[i]);
     }
     event_base_dispatch(b.base);
-    bench_report("pool", &b.args, b.done, b.errors, bench_now_us() - t0, &b.lat);
+    bench_report("pool", &b.args, b.n.done, b.n.errors, bench_now_us() - t0, &b.n.lat);
     free(clients);
     event_base_free(b.base);
-    return b.errors ? 1 : 0;
+    return b.n.errors ? 1 : 0;
 }

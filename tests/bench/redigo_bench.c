@@ -307,8 +307,7 @@ typedef struct bench {
     struct event_base *base;
     rp_pool pool;
     bench_args args;
-    long started, done, errors;
-    bench_lat lat;
+    bench_count n;
 } bench;
 
 typedef struct client {
@@ -322,12 +321,10 @@ static void start_one(client *c);
 static void complete(client *c, int ok)
 {
     bench *b = c->b;
-    b->done++;
-    if (!ok) b->errors++;
-    bench_lat_add(&b->lat, bench_now_us() - c->t0);
-    if (b->started < b->args.total)
+    int next = bench_record(&b->n, &b->args, c->t0, ok);
+    if (next == BENCH_START_NEXT)
         start_one(c);
-    else if (b->done == b->args.total)
+    else if (next == BENCH_ALL_DONE)
         rp_close_idle(&b->pool);
 }
 
@@ -360,7 +357,7 @@ static void start_one(client *c)
 {
     bench *b = c->b;
     rp_conn *pc;
-    b->started++;
+    b->n.started++;
     c->t0 = bench_now_us();
     switch (rp_get(&b->pool, &c->w, on_ready, &pc)) {
     case RP_NOW:
@@ -392,17 +389,17 @@ int main(int argc, char **argv)
     b.pool.port = b.args.port;
     b.pool.max_active = b.args.pool_size;
     b.pool.max_idle = b.args.pool_size;
-    bench_lat_init(&b.lat, b.args.total);
+    bench_lat_init(&b.n.lat, b.args.total);
     clients = calloc((size_t)b.args.concurrency, sizeof(*clients));
     t0 = bench_now_us();
-    for (int i = 0; i < b.args.concurrency && b.started < b.args.total; i++) {
+    for (int i = 0; i < b.args.concurrency && b.n.started < b.args.total; i++) {
         clients[i].b = &b;
         start_one(&clients[i]);
     }
     event_base_dispatch(b.base);
     if (b.pool.dial_errors) fprintf(stderr, "redigo_bench: %ld dials failed\n", b.pool.dial_errors);
-    bench_report("redigo", &b.args, b.done, b.errors, bench_now_us() - t0, &b.lat);
+    bench_report("redigo", &b.args, b.n.done, b.n.errors, bench_now_us() - t0, &b.n.lat);
     free(clients);
     event_base_free(b.base);
-    return b.errors ? 1 : 0;
+    return b.n.errors ? 1 : 0;
 }
