@@ -255,8 +255,10 @@ Test(pool_wait, many_simultaneous_idle_acquires_keep_the_waiting_count_exact)
     rt_env_options(&env, &o);
     o.max_idle = N;
     rt_env_pool(&env, &o);
-    for (int i = 0; i < N; i++) held[i] = rt_acquire_ok(&env);
-    for (int i = 0; i < N; i++) redisconn_release(held[i]);
+    for (int i = 0; i < N; i++)
+        held[i] = rt_acquire_ok(&env);
+    for (int i = 0; i < N; i++)
+        redisconn_release(held[i]);
     for (int i = 0; i < N; i++)
         cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &a[i]));
     redisconn_pool_get_stats(env.pool, &st);
@@ -270,6 +272,7 @@ Test(pool_wait, many_simultaneous_idle_acquires_keep_the_waiting_count_exact)
     redisconn_pool_get_stats(env.pool, &st);
     cr_assert_eq(st.dials, N + 1);
     cr_assert_eq(st.waiting_count, 0);
-    for (int i = 0; i < N; i++) redisconn_release(a[i].conn);
+    for (int i = 0; i < N; i++)
+        redisconn_release(a[i].conn);
     redisconn_release(extra.conn);
 }

@@ -120,7 +120,8 @@ char *redisconn_format_duration(int64_t ms, char *buf, size_t len)
     if (frac > 0) {
         snprintf(fs, sizeof(fs), ".%03u", (unsigned)frac);
         size_t n = strlen(fs);
-        while (n > 1 && fs[n - 1] == '0') fs[--n] = '\0';
+        while (n > 1 && fs[n - 1] == '0')
+            fs[--n] = '\0';
     }
     if (h > 0)
         snprintf(buf, len, "%s%" PRIu64 "h%" PRIu64 "m%" PRIu64 "%ss", sign, h, m, s, fs);
