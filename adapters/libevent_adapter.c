@@ -3,7 +3,7 @@
  * differently from hiredis's bundled libevent adapter, and why.
  */
 #include "adapters/libevent_adapter.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
  * exactly once.
  */
 #include "pool/internal.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * refuses every connect cannot recurse through dial -> fail -> dial.
  */
 #include "pool/internal.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>

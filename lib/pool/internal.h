@@ -21,7 +21,7 @@
 #include <hiredis/async.h>
 
 #include "redisconn/pool.h"
-#include "pool/list.h"
+#include "util/list.h"
 #include "pool/addr.h"
 
 struct event;

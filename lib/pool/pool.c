@@ -3,7 +3,7 @@
  * runs deferred work from the loop, statistics, and asynchronous close.
  */
 #include "pool/internal.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 
 #include <stdlib.h>
 #include <string.h>

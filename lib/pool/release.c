@@ -4,7 +4,7 @@
  * aged connections and keeps min_idle warm even when there is no traffic.
  */
 #include "pool/internal.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 
 #include <event2/event.h>
 

@@ -15,7 +15,7 @@
  */
 #include "pool/internal.h"
 #include "pool/classify.h"
-#include "pool/clock.h"
+#include "util/clock.h"
 #include "adapters/libevent_adapter.h"
 
 #include <stdarg.h>

@@ -13,9 +13,9 @@
  * freeing the cache meanwhile is harmless.
  */
 #include "redisconn/blobcache.h"
-#include "pool/clock.h"
-#include "pool/list.h"
-#include "server/hashtab.h"
+#include "util/clock.h"
+#include "util/list.h"
+#include "util/hashtab.h"
 
 #include <stdlib.h>
 #include <string.h>

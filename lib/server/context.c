@@ -10,7 +10,7 @@
  * owns one event that delivers every listener of its tree from the loop.
  */
 #include "redisconn/context.h"
-#include "pool/list.h"
+#include "util/list.h"
 
 #include <stdlib.h>
 #include <sys/time.h>

@@ -10,8 +10,8 @@
 #define REDISCONN_SERVER_METRICS_INTERNAL_H
 
 #include "redisconn/metrics.h"
-#include "pool/list.h"
-#include "server/hashtab.h"
+#include "util/list.h"
+#include "util/hashtab.h"
 
 #include <stdint.h>
 

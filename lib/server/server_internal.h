@@ -21,7 +21,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "redisconn/server.h"
-#include "pool/list.h"
+#include "util/list.h"
 
 struct event;
 struct evhttp;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hashtab.h: a small intrusive hash table with chaining, keyed by byte
  * strings, used by the metrics registry and the in-process blob cache.
@@ -11,8 +12,8 @@
  * buckets (amortized O(1) insert). Insertion never fails: if growing runs out
  * of memory the table keeps working with longer chains.
  */
-#ifndef REDISCONN_SERVER_HASHTAB_H
-#define REDISCONN_SERVER_HASHTAB_H
+#ifndef REDISCONN_UTIL_HASHTAB_H
+#define REDISCONN_UTIL_HASHTAB_H
 
 #include <stddef.h>
 #include <stdint.h>

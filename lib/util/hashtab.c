@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hashtab.c: see hashtab.h. */
-#include "server/hashtab.h"
-#include "pool/clock.h"
+#include "util/hashtab.h"
+#include "util/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
