@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libevent_adapter.c — see libevent_adapter.h for what this binding does
  * differently from hiredis's bundled libevent adapter, and why.
  */
 #include "adapters/libevent_adapter.h"
-#include "util/clock.h"
+#include "util/timer.h"
 
 #include <stdlib.h>
 
@@ -11,17 +12,16 @@
 
 typedef struct ev_adapter {
     redisAsyncContext *ac;
-    struct event *rd;    /* EV_READ | EV_PERSIST, added once */
-    struct event *wr;    /* EV_WRITE | EV_PERSIST, added only while connecting / partial write */
-    struct event *flush; /* pure event, activated by the first command of an iteration */
-    struct event *timer; /* deadline */
+    struct event *rd; /* EV_READ | EV_PERSIST, added once */
+    struct event *wr; /* EV_WRITE | EV_PERSIST, added only while connecting / partial write */
+    redisconn__defer *defer;
+    redisconn__defer_item flush; /* posted by the first command of an iteration */
+    redisconn__timer timer;      /* the owner's deadline */
     const redisconn__ev_hooks *hooks;
     void *owner;
-    int *destroyed;       /* points at a stack flag while a hiredis call is running */
-    uint64_t deadline_us; /* armed deadline, 0 = none */
+    int *destroyed; /* points at a stack flag while a hiredis call is running */
     unsigned reading : 1;
     unsigned writing : 1;
-    unsigned flush_pending : 1;
     unsigned in_flush : 1;
 } ev_adapter;
 
@@ -84,23 +84,17 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 /* Runs once per loop iteration in which commands were queued: one write(2)
  * carries every command queued since the last flush. */
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_flush(redisconn__defer_item *item)
 {
-    ev_adapter *e = arg;
-    (void)fd;
-    (void)what;
-    e->flush_pending = 0;
+    ev_adapter *e = REDISCONN_CONTAINER_OF(item, ev_adapter, flush);
     if (e->writing) return; /* EV_WRITE is registered and will send everything */
     handle_write(e, 1);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(void *arg)
 {
     ev_adapter *e = arg;
     guard g;
-    (void)fd;
-    (void)what;
-    e->deadline_us = 0;
     guard_enter(e, &g);
     e->hooks->on_deadline(e->owner);
     guard_leave(e, &g);
@@ -132,10 +126,7 @@ static void ev_add_write(void *privdata)
         if (event_add(e->wr, NULL) == 0) e->writing = 1;
         return;
     }
-    if (!e->flush_pending) {
-        e->flush_pending = 1;
-        event_active(e->flush, EV_WRITE, 1);
-    }
+    redisconn__defer_post(e->defer, &e->flush, on_flush);
 }
 
 static void ev_del_write(void *privdata)
@@ -146,12 +137,13 @@ static void ev_del_write(void *privdata)
     e->writing = 0;
 }
 
-static void free_events(ev_adapter *e)
+static void free_adapter(ev_adapter *e)
 {
+    redisconn__defer_cancel(&e->flush);
+    redisconn__timer_destroy(&e->timer);
     if (e->rd) event_free(e->rd);
     if (e->wr) event_free(e->wr);
-    if (e->flush) event_free(e->flush);
-    if (e->timer) event_free(e->timer);
+    free(e);
 }
 
 /* hiredis is freeing the context: drop our events and tell the owner. */
@@ -162,12 +154,11 @@ static void ev_cleanup(void *privdata)
     void *owner = e->owner;
     if (e->destroyed) *e->destroyed = 1;
     e->ac->ev.data = NULL;
-    free_events(e);
-    free(e);
+    free_adapter(e);
     hooks->on_cleanup(owner);
 }
 
-int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
+int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base, redisconn__defer *defer,
                          const redisconn__ev_hooks *hooks, void *owner)
 {
     ev_adapter *e;
@@ -177,15 +168,14 @@ int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
     e = calloc(1, sizeof(*e));
     if (e == NULL) return -1;
     e->ac = ac;
+    e->defer = defer;
     e->hooks = hooks;
     e->owner = owner;
+    redisconn__timer_init(&e->timer, base, on_timer, e);
     e->rd = event_new(base, fd, EV_READ | EV_PERSIST, on_read, e);
     e->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, e);
-    e->flush = event_new(base, -1, 0, on_flush, e);
-    e->timer = event_new(base, -1, 0, on_timer, e);
-    if (!e->rd || !e->wr || !e->flush || !e->timer) {
-        free_events(e);
-        free(e);
+    if (!e->rd || !e->wr) {
+        free_adapter(e);
         return -1;
     }
     ac->ev.addRead = ev_add_read;
@@ -200,15 +190,10 @@ int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
 void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us)
 {
     ev_adapter *e = ac->ev.data;
-    struct timeval tv;
-
     if (e == NULL) return;
     if (deadline_us == 0) {
-        if (e->deadline_us) event_del(e->timer);
-        e->deadline_us = 0;
+        redisconn__timer_disarm(&e->timer);
         return;
     }
-    if (e->deadline_us && e->deadline_us <= deadline_us) return;
-    tv = redisconn__tv_until(deadline_us);
-    if (event_add(e->timer, &tv) == 0) e->deadline_us = deadline_us;
+    redisconn__timer_arm(&e->timer, deadline_us);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libevent_adapter.h — binds a hiredis 0.14 redisAsyncContext to a libevent
  * event_base. Internal to redisconn; knows nothing of pools.
@@ -5,8 +6,9 @@
  * Differences from <hiredis/adapters/libevent.h>:
  *  - the read event is persistent: registered once, never re-armed per reply;
  *  - commands do not register write interest: the first command of a loop
- *    iteration activates a per-connection flush event (no syscall), and every
- *    command queued before it runs goes out in one write(2). Write interest
+ *    iteration posts the connection's flush to the owner's defer queue (no
+ *    syscall; one event for all connections of the queue), and every command
+ *    queued before it runs goes out in one write(2). Write interest
  *    (EV_WRITE) is registered only while connecting or after a partial write;
  *  - a deadline timer, which hiredis 0.14 lacks; the owner uses it for the
  *    connect timeout and the command timeout;
@@ -21,6 +23,8 @@
 
 #include <hiredis/async.h>
 
+#include "util/defer.h"
+
 struct event_base;
 
 typedef struct redisconn__ev_hooks {
@@ -33,9 +37,10 @@ typedef struct redisconn__ev_hooks {
     void (*on_cleanup)(void *owner);
 } redisconn__ev_hooks;
 
-/* Attaches `ac` to `base`. Returns 0, or -1 on out of memory or when `ac`
- * already has an adapter. `hooks` must outlive the context. */
-int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base,
+/* Attaches `ac` to `base`; flushes run from `defer`. Returns 0, or -1 on out
+ * of memory or when `ac` already has an adapter. `hooks` and `defer` must
+ * outlive the context. */
+int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base, redisconn__defer *defer,
                          const redisconn__ev_hooks *hooks, void *owner);
 
 /* Arms the deadline timer to fire at `deadline_us` (redisconn__now_us() clock)

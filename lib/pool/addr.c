@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* addr.c: parsing of "host:port", "[v6]:port" and "unix:/path" addresses. */
 #include "pool/addr.h"
 #include "redisconn/common.h"
@@ -156,10 +157,32 @@ int redisconn__addr_parse(const char *text, redisconn__addr *out, const char **w
     return rc;
 }
 
+/* strdup() that copies NULL as NULL; sets *failed when out of memory. */
+static char *dup_or_null(const char *s, int *failed)
+{
+    char *p;
+    if (s == NULL) return NULL;
+    p = dup_n(s, strlen(s));
+    if (p == NULL) *failed = 1;
+    return p;
+}
+
+int redisconn__addr_copy(redisconn__addr *dst, const redisconn__addr *src)
+{
+    int failed = 0;
+    *dst = *src;
+    dst->host = dup_or_null(src->host, &failed);
+    dst->path = dup_or_null(src->path, &failed);
+    dst->text = dup_or_null(src->text, &failed);
+    if (!failed) return REDISCONN_OK;
+    redisconn__addr_free(dst);
+    return REDISCONN_ERR_NOMEM;
+}
+
 void redisconn__addr_free(redisconn__addr *addr)
 {
     free(addr->host);
     free(addr->path);
     free(addr->text);
-    addr->host = addr->path = addr->text = NULL;
+    memset(addr, 0, sizeof(*addr));
 }

@@ -1,17 +1,19 @@
-/* addr.h: parsing of the pool's server address. */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* addr.h: a Redis server address — parsed from the text users give, copied
+ * into each connection that dials it. */
 #ifndef REDISCONN_ADDR_H
 #define REDISCONN_ADDR_H
 
-enum redisconn__addr_kind { REDISCONN_ADDR_TCP, REDISCONN_ADDR_UNIX };
+enum redisconn__addr_kind { REDISCONN_ADDR_NONE, REDISCONN_ADDR_TCP, REDISCONN_ADDR_UNIX };
 
 typedef struct redisconn__addr {
-    int kind;
-    char *host;  /* TCP: host name or numeric address, without brackets */
-    int port;    /* TCP: 1..65535 */
-    int numeric; /* TCP: host is an IPv4/IPv6 literal (no resolution needed) */
-    int family;  /* TCP numeric: AF_INET or AF_INET6 */
-    char *path;  /* UNIX: socket path */
-    char *text;  /* the address as given, for logs */
+    enum redisconn__addr_kind kind; /* NONE: zeroed, holds nothing */
+    char *host;                     /* TCP: host name or numeric address, without brackets */
+    int port;                       /* TCP: 1..65535 */
+    int numeric;                    /* TCP: host is an IPv4/IPv6 literal (no resolution needed) */
+    int family;                     /* TCP numeric: AF_INET or AF_INET6 */
+    char *path;                     /* UNIX: socket path */
+    char *text;                     /* the address as given, for logs */
 } redisconn__addr;
 
 /* Parses "host:port", "[v6]:port" or "unix:/path" into `out` (owned copies).
@@ -19,6 +21,11 @@ typedef struct redisconn__addr {
  * REDISCONN_ERR_NOMEM. On error `out` holds nothing to free. */
 int redisconn__addr_parse(const char *text, redisconn__addr *out, const char **why);
 
+/* Makes `dst` an owned copy of `src`. Returns REDISCONN_OK, or
+ * REDISCONN_ERR_NOMEM with `dst` holding nothing to free. */
+int redisconn__addr_copy(redisconn__addr *dst, const redisconn__addr *src);
+
+/* Frees what `addr` owns and leaves it zeroed (kind NONE). Idempotent. */
 void redisconn__addr_free(redisconn__addr *addr);
 
 #endif

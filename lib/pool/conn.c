@@ -1,14 +1,15 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * conn.c: a pooled connection — sending commands, routing replies back to
- * their owners exactly once, command deadlines, and tracking the state a
- * borrower leaves behind.
+ * conn.c: one connection — sending commands, routing replies back to their
+ * owners exactly once, command deadlines, and tracking the state a borrower
+ * leaves behind. A leaf: it reports to its owner through env->hooks only.
  *
  * Every command is wrapped in a redisconn__cmd record passed to hiredis as
  * privdata; hiredis calls on_reply() once per record (with NULL when the
  * context dies), except for subscriptions, whose record is called per message
  * and is owned by the connection until it is freed.
  */
-#include "pool/internal.h"
+#include "pool/conn.h"
 #include "pool/classify.h"
 #include "util/clock.h"
 #include "adapters/libevent_adapter.h"
@@ -18,20 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-redisconn_conn *redisconn__conn_new(redisconn_pool *pool)
+redisconn_conn *redisconn__conn_new(redisconn__conn_env *env, redisconn_pool *owner)
 {
     redisconn_conn *conn = calloc(1, sizeof(*conn));
     if (conn == NULL) return NULL;
-    conn->pool = pool;
+    conn->env = env;
+    conn->pool = owner;
     redisconn__list_init(&conn->cmds);
     redisconn__list_init(&conn->streams);
     conn->created_us = redisconn__now_us();
-    conn->state = CONN_DEAD; /* neutral until the dialer moves it to CONN_DIALING */
     return conn;
 }
 
-/* Frees a dead connection's memory: streaming records and the struct. A
- * subscription that ended by UNSUBSCRIBE (hiredis dropped it without a NULL
+/* A subscription that ended by UNSUBSCRIBE (hiredis dropped it without a NULL
  * call) gets its final call here, from the loop. */
 void redisconn__conn_free(redisconn_conn *conn)
 {
@@ -44,6 +44,7 @@ void redisconn__conn_free(redisconn_conn *conn)
                     rec->privdata);
         free(rec);
     }
+    redisconn__addr_free(&conn->addr);
     free(conn);
 }
 
@@ -53,7 +54,7 @@ void redisconn__conn_set_error(redisconn_conn *conn, const char *msg)
 }
 
 /* Status for callbacks of commands that got no reply. */
-static int dead_status(redisconn_conn *conn, const redisAsyncContext *ac)
+static int dead_status(const redisconn_conn *conn, const redisAsyncContext *ac)
 {
     if (conn->abort_status) return conn->abort_status;
     if (ac && !(ac->c.flags & REDIS_CONNECTED)) return REDISCONN_ERR_CONNECT;
@@ -88,7 +89,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisconn_conn *conn = rec->conn;
     redisconn_reply_cb cb = rec->cb;
     void *cb_arg = rec->privdata;
-    int status = REDISCONN_OK, kind = rec->kind;
+    redisconn__cmd_kind kind = rec->kind;
+    int status = REDISCONN_OK;
 
     if (r == NULL) {
         mark_broken(conn, ac);
@@ -109,13 +111,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     else
         conn->inflight--;
     if (cb) cb(kind == CMD_POOL ? NULL : conn, status, r, cb_arg);
-    if (conn->inflight == 0 && kind != CMD_INTERNAL) {
-        if (conn->state == CONN_DRAINING) redisconn__conn_recycle(conn);
-        if (conn->state == CONN_SHARED) redisconn__shared_drained(conn);
-    }
+    if (conn->inflight == 0 && kind != CMD_INTERNAL) conn->env->hooks->drained(conn);
 }
 
-/* The earliest deadline among pending commands, 0 if none. */
 uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn)
 {
     uint64_t min = 0;
@@ -126,9 +124,14 @@ uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn)
     return min;
 }
 
+void redisconn__conn_arm_deadline(redisconn_conn *conn, uint64_t at_us)
+{
+    if (conn->ac != NULL && at_us != 0) redisconn__ev_deadline(conn->ac, at_us);
+}
+
 /* Adapter timer: a deadline of some pending command may have passed. The
- * timer is armed lazily (only when a command finds it idle), so most firings
- * just re-arm for the oldest command still pending. */
+ * timer is armed lazily (only when a command finds it idle or later), so most
+ * firings just re-arm for the oldest command still pending. */
 static void on_deadline(void *owner)
 {
     redisconn_conn *conn = owner;
@@ -139,38 +142,30 @@ static void on_deadline(void *owner)
         redisconn__ev_deadline(conn->ac, next);
         return;
     }
-    if (conn->state == CONN_SHARED) {
-        redisconn__shared_deadline(conn, now);
-        return;
-    }
-    if (conn->state == CONN_DIALING) {
-        conn->dial_status = REDISCONN_ERR_CONNECT; /* TIMEOUT is the acquire's own */
-        redisconn__conn_set_error(conn, "connect timeout");
-        redisconn__conn_close(conn, CLOSE_DIAL_FAILED, REDISCONN_ERR_CONNECT);
-        return;
-    }
-    conn->pool->stats.command_timeouts++;
-    redisconn__conn_set_error(conn, "command timeout");
-    redisconn__log(conn->pool, REDISCONN_LOG_WARNING,
-                   "redisconn: command timed out on %s; closing the connection",
-                   conn->pool->addr.text);
-    redisconn__conn_close(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+    conn->env->hooks->deadline(conn, now);
+}
+
+void redisconn__conn_dead(redisconn_conn *conn)
+{
+    if (conn->dead) return;
+    conn->dead = 1;
+    conn->ac = NULL;
+    conn->broken = 1;
+    conn->env->hooks->dead(conn);
 }
 
 /* hiredis is freeing the context: every pending callback has run. */
 static void on_cleanup(void *owner)
 {
-    redisconn_conn *conn = owner;
-    conn->ac = NULL;
-    conn->broken = 1;
-    redisconn__pool_conn_dead(conn);
+    redisconn__conn_dead(owner);
 }
 
-static const redisconn__ev_hooks conn_hooks = {on_deadline, on_cleanup};
+static const redisconn__ev_hooks conn_ev_hooks = {on_deadline, on_cleanup};
 
 int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac)
 {
-    if (redisconn__ev_attach(ac, conn->pool->base, &conn_hooks, conn) != 0) return -1;
+    if (redisconn__ev_attach(ac, conn->env->base, conn->env->defer, &conn_ev_hooks, conn) != 0)
+        return -1;
     ac->data = conn;
     conn->ac = ac;
     return 0;
@@ -198,8 +193,8 @@ static int send_unsubscribe(redisconn_conn *conn, redisconn_reply_cb cb, const c
     return REDISCONN_OK;
 }
 
-int redisconn__conn_send(redisconn_conn *conn, int kind, redisconn_reply_cb cb, void *privdata,
-                         const char *cmd, size_t len, uint64_t deadline_us)
+int redisconn__conn_send(redisconn_conn *conn, redisconn__cmd_kind kind, redisconn_reply_cb cb,
+                         void *privdata, const char *cmd, size_t len, uint64_t deadline_us)
 {
     redisconn__cmd *rec;
     unsigned cls = CLS_PLAIN;
@@ -217,7 +212,7 @@ int redisconn__conn_send(redisconn_conn *conn, int kind, redisconn_reply_cb cb, 
     rec->cb = cb;
     rec->privdata = privdata;
     rec->deadline_us = kind == CMD_STREAM ? 0 : deadline_us;
-    rec->kind = (unsigned)kind & 3u;
+    rec->kind = kind;
     rec->finished = 0;
     rec->abandoned = 0;
     if (redisAsyncFormattedCommand(conn->ac, on_reply, rec, cmd, len) != REDIS_OK) {
@@ -254,95 +249,24 @@ int redisconn__conn_sendf(redisconn_conn *conn, redisconn_reply_cb cb, void *pri
 }
 
 /*
- * Aborts the connection: pending callbacks get `abort_status` (hiredis runs
- * them synchronously inside redisAsyncFree, or right after the current
- * callback returns when called from one), then on_cleanup() reports the
- * death to the pool. Idempotent.
+ * Pending callbacks get `abort_status` — hiredis runs them synchronously
+ * inside redisAsyncFree, or right after the current callback returns when
+ * called from one — then on_cleanup() reports the death. The first close's
+ * status wins.
  */
-void redisconn__conn_close(redisconn_conn *conn, int why, int abort_status)
+void redisconn__conn_close(redisconn_conn *conn, int abort_status)
 {
-    redisAsyncContext *ac = conn->ac;
-    if (conn->state == CONN_DEAD || (conn->broken && conn->abort_status)) return;
-    conn->close_why = why;
+    if (conn->dead || conn->abort_status) return;
     conn->abort_status = abort_status ? abort_status : REDISCONN_ERR_CLOSED;
     conn->broken = 1;
-    if (conn->state == CONN_IDLE) {
-        redisconn__list_remove(&conn->node);
-        conn->pool->idle_n--;
-        conn->state = CONN_CLOSING;
-    }
-    if (conn->dns_req != NULL) {
-        redisconn__dial_abort(conn); /* the DNS callback reports the death */
+    if (conn->ac == NULL) {
+        redisconn__conn_dead(conn);
         return;
     }
-    if (ac == NULL) {
-        redisconn__pool_conn_dead(conn);
-        return;
-    }
-    redisAsyncFree(ac);
+    redisAsyncFree(conn->ac);
 }
 
-static uint64_t command_deadline(const redisconn_pool *pool)
-{
-    if (pool->opts.command_timeout_ms <= 0) return 0;
-    return redisconn__now_us() + (uint64_t)pool->opts.command_timeout_ms * 1000u;
-}
-
-static int user_send(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, char *cmd,
-                     int len)
-{
-    int rc;
-    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    rc = redisconn__conn_send(conn, CMD_USER, cb, privdata, cmd, (size_t)len,
-                              command_deadline(conn->pool));
-    redisFreeCommand(cmd);
-    return rc;
-}
-
-/* Common argument checks of the public command functions. */
-static int check_leased(const redisconn_conn *conn)
-{
-    if (conn == NULL) return REDISCONN_ERR_INVALID;
-    if (conn->released || conn->state != CONN_LEASED) return REDISCONN_ERR_STATE;
-    if (conn->broken || conn->ac == NULL) return REDISCONN_ERR_IO;
-    return REDISCONN_OK;
-}
-
-int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
-                       va_list ap)
-{
-    char *cmd = NULL;
-    int len, rc = check_leased(conn);
-    if (rc != REDISCONN_OK) return rc;
-    if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    len = redisvFormatCommand(&cmd, fmt, ap);
-    return user_send(conn, cb, privdata, cmd, len);
-}
-
-int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
-                      ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = redisconn_commandv(conn, cb, privdata, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, int argc,
-                           const char **argv, const size_t *argvlen)
-{
-    char *cmd = NULL;
-    int len, rc = check_leased(conn);
-    if (rc != REDISCONN_OK) return rc;
-    len = redisconn__format_argv(&cmd, argc, argv, argvlen);
-    return user_send(conn, cb, privdata, cmd, len);
-}
-
-/* Formats an argument vector into RESP; NULL arguments are refused. Returns
- * the length, or -1 (invalid) / -2 (out of memory) like hiredis. */
-int redisconn__format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen)
+int redisconn__conn_format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen)
 {
     if (argc <= 0 || argv == NULL) return -1;
     for (int i = 0; i < argc; i++)

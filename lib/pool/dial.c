@@ -1,19 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dial.c: opening a connection — asynchronous name resolution (evdns, since
- * hiredis 0.14 would block the loop in getaddrinfo), the non-blocking
- * connect, and the handshake (AUTH, then SELECT) that must succeed before the
- * connection is pooled. SELECT is always sent, even for db 0: its reply
- * proves the server accepted us (Redis answers "-ERR max number of clients
- * reached" to a connection it will not serve).
+ * dial.c: opening a connection — asking the locator where to go, name
+ * resolution (evdns, since hiredis 0.14 would block the loop in
+ * getaddrinfo), the non-blocking connect, and the handshake (AUTH, then
+ * SELECT) that must succeed before the connection is usable. SELECT is always
+ * sent, even for db 0: its reply proves the server accepted us (Redis answers
+ * "-ERR max number of clients reached" to a connection it will not serve).
  *
- * A dial never reports failure synchronously: it queues the connection on
- * the pool's `failed` list, processed from the async event, so a server that
- * refuses every connect cannot recurse through dial -> fail -> dial.
+ * A leaf like conn.c: the outcome reaches the owner through the ready and
+ * dead hooks. A dial never reports failure synchronously: without a context
+ * the dead report is deferred to the loop, so a server that refuses every
+ * connect cannot recurse through dial -> fail -> dial.
  */
-#include "pool/internal.h"
+#include "pool/conn.h"
 #include "util/clock.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,13 +27,20 @@
 
 enum { STAGE_AUTH = 1, STAGE_SELECT = 2 };
 
-/* Records a failed dial; the pool reports it from the loop. */
-static void fail(redisconn_conn *conn, int status, const char *msg)
+static void report_dead(redisconn__defer_item *item)
 {
+    redisconn__conn_dead(REDISCONN_CONTAINER_OF(item, redisconn_conn, later));
+}
+
+void redisconn__dial_fail(redisconn_conn *conn, int status, const char *msg)
+{
+    assert(conn->dial_stage == DIAL_LOCATING || conn->dial_stage == DIAL_RESOLVING ||
+           conn->dial_stage == DIAL_HANDSHAKE);
     if (conn->dial_status == 0) conn->dial_status = status;
     if (msg != NULL && conn->errstr[0] == '\0') redisconn__conn_set_error(conn, msg);
     conn->broken = 1;
-    redisconn__pool_dial_failed_later(conn, status, msg);
+    conn->dial_stage = DIAL_FAILED;
+    redisconn__defer_post(conn->env->defer, &conn->later, report_dead);
 }
 
 /* Maps a handshake error reply to a status. */
@@ -47,8 +57,8 @@ static int handshake_status(int stage, const char *msg)
 static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     int stage = (int)(intptr_t)privdata;
-    if (conn->state != CONN_DIALING) return;
-    if (status != REDISCONN_OK) { /* context dying: redisconn__pool_conn_dead() reports */
+    if (conn->dial_stage != DIAL_HANDSHAKE) return;
+    if (status != REDISCONN_OK) { /* context dying: the dead hook reports */
         if (conn->dial_status == 0)
             conn->dial_status = status == REDISCONN_ERR_IO ? REDISCONN_ERR_CONNECT : status;
         return;
@@ -57,59 +67,60 @@ static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, vo
     if (reply->type == REDIS_REPLY_ERROR) {
         conn->dial_status = handshake_status(stage, reply->str);
         redisconn__conn_set_error(conn, reply->str);
-        redisconn__conn_close(conn, CLOSE_DIAL_FAILED, REDISCONN_ERR_CONNECT);
+        redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
         return;
     }
     if (stage != STAGE_SELECT) return;
-    redisconn__log(conn->pool, REDISCONN_LOG_DEBUG, "redisconn: connected to %s (db %d)",
-                   conn->pool->addr.text, conn->pool->opts.db);
-    redisconn__pool_put(conn); /* leaves CONN_DIALING */
+    conn->dial_stage = DIAL_DONE;
+    redisconn__log(conn->env->log, REDISCONN_LOG_DEBUG, "redisconn: connected to %s (db %d)",
+                   conn->addr.text, conn->env->db);
+    conn->env->hooks->ready(conn);
 }
 
 static int send_handshake(redisconn_conn *conn)
 {
-    redisconn_pool *pool = conn->pool;
+    const redisconn__conn_env *env = conn->env;
     uint64_t dl = conn->dial_deadline_us;
+    void *auth = (void *)(intptr_t)STAGE_AUTH;
     int rc = REDISCONN_OK;
-    if (pool->password != NULL && pool->username != NULL)
-        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_AUTH, dl,
-                                   "AUTH %s %s", pool->username, pool->password);
-    else if (pool->password != NULL)
-        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_AUTH, dl, "AUTH %s",
-                                   pool->password);
+    if (env->password != NULL && env->username != NULL)
+        rc = redisconn__conn_sendf(conn, on_handshake, auth, dl, "AUTH %s %s", env->username,
+                                   env->password);
+    else if (env->password != NULL)
+        rc = redisconn__conn_sendf(conn, on_handshake, auth, dl, "AUTH %s", env->password);
     if (rc == REDISCONN_OK)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_SELECT, dl,
-                                   "SELECT %d", pool->opts.db);
+                                   "SELECT %d", env->db);
     return rc;
 }
 
 /* Non-blocking connect to a numeric address (or the unix socket). */
 static void connect_to(redisconn_conn *conn, const char *ip)
 {
-    redisconn_pool *pool = conn->pool;
     redisAsyncContext *ac;
 
-    if (pool->addr.kind == REDISCONN_ADDR_UNIX)
-        ac = redisAsyncConnectUnix(pool->addr.path);
+    if (conn->addr.kind == REDISCONN_ADDR_UNIX)
+        ac = redisAsyncConnectUnix(conn->addr.path);
     else
-        ac = redisAsyncConnect(ip, pool->addr.port);
+        ac = redisAsyncConnect(ip, conn->addr.port);
     if (ac == NULL) {
-        fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
+        redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
         return;
     }
     if (ac->err) { /* failed at once: hiredis has not started anything, free it here */
-        fail(conn, REDISCONN_ERR_CONNECT, ac->errstr);
+        redisconn__dial_fail(conn, REDISCONN_ERR_CONNECT, ac->errstr);
         redisAsyncFree(ac);
         return;
     }
     if (redisconn__conn_attach(conn, ac) != 0) {
         redisAsyncFree(ac);
-        fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
+        redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
         return;
     }
+    conn->dial_stage = DIAL_HANDSHAKE;
     if (send_handshake(conn) != REDISCONN_OK) {
         conn->dial_status = REDISCONN_ERR_NOMEM;
-        redisconn__conn_close(conn, CLOSE_DIAL_FAILED, REDISCONN_ERR_NOMEM);
+        redisconn__conn_close(conn, REDISCONN_ERR_NOMEM);
     }
 }
 
@@ -117,6 +128,7 @@ static void connect_to(redisconn_conn *conn, const char *ip)
 static int pick_address(const struct evutil_addrinfo *res, char *buf, size_t len)
 {
     const struct evutil_addrinfo *ai, *pick = NULL;
+    const void *in;
     for (ai = res; ai != NULL; ai = ai->ai_next)
         if (ai->ai_family == AF_INET) {
             pick = ai;
@@ -125,16 +137,12 @@ static int pick_address(const struct evutil_addrinfo *res, char *buf, size_t len
     if (pick == NULL) pick = res;
     if (pick == NULL) return -1;
     if (pick->ai_family == AF_INET)
-        return inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)pick->ai_addr)->sin_addr, buf,
-                         (socklen_t)len)
-                   ? 0
-                   : -1;
-    if (pick->ai_family == AF_INET6)
-        return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr, buf,
-                         (socklen_t)len)
-                   ? 0
-                   : -1;
-    return -1;
+        in = &((const struct sockaddr_in *)(const void *)pick->ai_addr)->sin_addr;
+    else if (pick->ai_family == AF_INET6)
+        in = &((const struct sockaddr_in6 *)(const void *)pick->ai_addr)->sin6_addr;
+    else
+        return -1;
+    return inet_ntop(pick->ai_family, in, buf, (socklen_t)len) ? 0 : -1;
 }
 
 static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
@@ -146,86 +154,117 @@ static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
     conn->dns_req = NULL;
     if (err == 0) picked = pick_address(res, ip, sizeof(ip));
     if (res != NULL) evutil_freeaddrinfo(res);
-    if (err == EVUTIL_EAI_CANCEL || conn->broken) { /* closed while resolving */
+    if (err == EVUTIL_EAI_CANCEL || conn->broken) { /* canceled while resolving */
         if (conn->dial_status == 0) conn->dial_status = conn->abort_status;
-        redisconn__pool_conn_dead(conn);
+        conn->dial_stage = DIAL_FAILED;
+        redisconn__conn_dead(conn);
         return;
     }
     if (err != 0 || picked != 0) {
-        snprintf(msg, sizeof(msg), "cannot resolve \"%s\": %s", conn->pool->addr.host,
+        snprintf(msg, sizeof(msg), "cannot resolve \"%s\": %s", conn->addr.host,
                  err ? evutil_gai_strerror(err) : "no usable address");
-        fail(conn, REDISCONN_ERR_RESOLVE, msg);
+        redisconn__dial_fail(conn, REDISCONN_ERR_RESOLVE, msg);
         return;
     }
     if (conn->dial_deadline_us && redisconn__now_us() >= conn->dial_deadline_us) {
-        fail(conn, REDISCONN_ERR_CONNECT, "connect timeout (name resolution)");
+        redisconn__dial_fail(conn, REDISCONN_ERR_CONNECT, "connect timeout (name resolution)");
         return;
     }
     connect_to(conn, ip);
 }
 
-static struct evdns_base *dns_base(redisconn_pool *pool)
+static struct evdns_base *dns_base(redisconn__conn_env *env)
 {
     char timeout[32];
-    if (pool->dns != NULL) return pool->dns;
-    pool->dns = evdns_base_new(pool->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                               EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (pool->dns == NULL) return NULL;
-    if (pool->opts.connect_timeout_ms > 0) {
-        snprintf(timeout, sizeof(timeout), "%.3f", (double)pool->opts.connect_timeout_ms / 1000.0);
-        evdns_base_set_option(pool->dns, "timeout:", timeout);
-        evdns_base_set_option(pool->dns, "attempts:", "1");
+    if (env->dns != NULL) return env->dns;
+    env->dns = evdns_base_new(env->base,
+                              EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (env->dns == NULL) return NULL;
+    if (env->connect_timeout_ms > 0) {
+        snprintf(timeout, sizeof(timeout), "%.3f", (double)env->connect_timeout_ms / 1000.0);
+        evdns_base_set_option(env->dns, "timeout:", timeout);
+        evdns_base_set_option(env->dns, "attempts:", "1");
     }
-    return pool->dns;
+    return env->dns;
 }
 
 static void resolve(redisconn_conn *conn)
 {
     struct evutil_addrinfo hints;
-    struct evdns_base *dns = dns_base(conn->pool);
+    struct evdns_base *dns = dns_base(conn->env);
     struct evdns_getaddrinfo_request *req;
     if (dns == NULL) {
-        fail(conn, REDISCONN_ERR_NOMEM, "cannot create the DNS resolver");
+        redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "cannot create the DNS resolver");
         return;
     }
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
-    req = evdns_getaddrinfo(dns, conn->pool->addr.host, NULL, &hints, on_resolved, conn);
+    conn->dial_stage = DIAL_RESOLVING;
+    req = evdns_getaddrinfo(dns, conn->addr.host, NULL, &hints, on_resolved, conn);
     if (req != NULL) conn->dns_req = req; /* NULL: on_resolved already ran */
 }
 
-/* Opens one more connection for the pool. Never fails synchronously: a
- * failure is reported from the loop. Returns the connection (NULL on out of
- * memory) so the caller may mark what it is for. */
-redisconn_conn *redisconn__dial(redisconn_pool *pool)
+void redisconn__dial_start(redisconn_conn *conn)
 {
-    redisconn_conn *conn = redisconn__conn_new(pool);
-    if (conn == NULL) {
-        pool->stats.dial_errors++;
-        return NULL;
-    }
-    redisconn__list_push_back(&pool->conns, &conn->all);
-    pool->active++;
-    pool->stats.dials++;
-    redisconn__conn_state(conn, CONN_DIALING);
-    if (pool->opts.connect_timeout_ms > 0)
-        conn->dial_deadline_us = conn->created_us + (uint64_t)pool->opts.connect_timeout_ms * 1000u;
-    redisconn__log(pool, REDISCONN_LOG_DEBUG, "opening new Redis connection to %s",
-                   pool->addr.text);
-    if (pool->addr.kind == REDISCONN_ADDR_TCP && !pool->addr.numeric)
-        resolve(conn);
-    else
-        connect_to(conn, pool->addr.host);
-    return conn;
+    const redisconn__conn_env *env = conn->env;
+    assert(conn->dial_stage == DIAL_NONE);
+    conn->dial_stage = DIAL_LOCATING;
+    conn->dial_deadline_us = redisconn__deadline_at(conn->created_us, env->connect_timeout_ms);
+    env->locator.locate(env->locator.self, conn);
 }
 
-/* Cancels name resolution; on_resolved() then reports the death. */
-void redisconn__dial_abort(redisconn_conn *conn)
+void redisconn__dial_to(redisconn_conn *conn, const redisconn__addr *addr)
 {
-    struct evdns_getaddrinfo_request *req = conn->dns_req;
-    if (req == NULL) return;
-    conn->dns_req = NULL;
-    evdns_getaddrinfo_cancel(req);
+    assert(conn->dial_stage == DIAL_LOCATING);
+    if (redisconn__addr_copy(&conn->addr, addr) != REDISCONN_OK) {
+        redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
+        return;
+    }
+    redisconn__log(conn->env->log, REDISCONN_LOG_DEBUG, "opening new Redis connection to %s",
+                   conn->addr.text);
+    if (conn->addr.kind == REDISCONN_ADDR_TCP && !conn->addr.numeric)
+        resolve(conn);
+    else
+        connect_to(conn, conn->addr.host);
+}
+
+void redisconn__dial_timeout(redisconn_conn *conn)
+{
+    conn->dial_status = REDISCONN_ERR_CONNECT; /* TIMEOUT is the acquire's own */
+    redisconn__conn_set_error(conn, "connect timeout");
+    redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
+}
+
+void redisconn__dial_cancel(redisconn_conn *conn, int status)
+{
+    struct evdns_getaddrinfo_request *req;
+    switch (conn->dial_stage) {
+    case DIAL_LOCATING:
+        conn->env->locator.cancel(conn->env->locator.self, conn);
+        conn->abort_status = status;
+        redisconn__dial_fail(conn, status, NULL);
+        return;
+    case DIAL_RESOLVING: /* on_resolved() reports the death */
+        conn->abort_status = status;
+        conn->broken = 1;
+        req = conn->dns_req;
+        conn->dns_req = NULL;
+        if (req != NULL) evdns_getaddrinfo_cancel(req);
+        return;
+    case DIAL_HANDSHAKE:
+    case DIAL_DONE:
+        redisconn__conn_close(conn, status);
+        return;
+    case DIAL_NONE:
+    case DIAL_FAILED:
+        return; /* the dead report is on its way */
+    }
+}
+
+void redisconn__dial_env_free(redisconn__conn_env *env)
+{
+    if (env->dns != NULL) evdns_base_free(env->dns, 1);
+    env->dns = NULL;
 }

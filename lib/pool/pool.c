@@ -1,48 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * pool.c: the pool's life cycle — options, creation, the async event that
- * runs deferred work from the loop, statistics, and asynchronous close.
+ * pool.c: the hub of lib/pool (see internal.h for the layout).
+ *
+ * It owns the connection state machine — redisconn__pool_set_state() is the
+ * only writer of conn->state, of the idle/shared/live lists and of their
+ * counters — and every routing decision about a connection: where a healthy
+ * one goes (put), what a death means (dead hook), a failed dial, a passed
+ * deadline, close accounting, when to dial. It also holds the pool's life
+ * cycle: creation, deferred housekeeping, asynchronous close, stats.
  */
 #include "pool/internal.h"
 #include "util/clock.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
-#include <event2/event.h>
+/* ---- the connection state machine ----------------------------------- */
 
-void redisconn_pool_options_init(redisconn_pool_options *o)
+#define ST(s) (1u << (s))
+
+/* Legal transitions: legal_next[from] has the bit of every allowed `to`. */
+static const unsigned legal_next[] = {
+    [CONN_NEW] = ST(CONN_DIALING) | ST(CONN_DEAD),
+    [CONN_DIALING] =
+        ST(CONN_IDLE) | ST(CONN_LEASED) | ST(CONN_SHARED) | ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_IDLE] =
+        ST(CONN_LEASED) | ST(CONN_TESTING) | ST(CONN_SHARED) | ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_TESTING] =
+        ST(CONN_LEASED) | ST(CONN_IDLE) | ST(CONN_SHARED) | ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_LEASED] = ST(CONN_LEASED) | ST(CONN_IDLE) | ST(CONN_SHARED) | ST(CONN_DRAINING) |
+                    ST(CONN_RESETTING) | ST(CONN_CLOSING) | ST(CONN_LOST),
+    [CONN_DRAINING] = ST(CONN_RESETTING) | ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_RESETTING] =
+        ST(CONN_IDLE) | ST(CONN_LEASED) | ST(CONN_SHARED) | ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_SHARED] = ST(CONN_CLOSING) | ST(CONN_DEAD),
+    [CONN_CLOSING] = ST(CONN_DEAD),
+    [CONN_LOST] = ST(CONN_DEAD),
+    [CONN_DEAD] = 0,
+};
+
+/* A live connection has (or is getting) a context and counts in max_active. */
+static int is_live(redisconn__conn_state s)
 {
-    memset(o, 0, sizeof(*o));
-    o->max_idle = 64;
-    o->max_active = 512;
-    o->idle_timeout_ms = 3 * 60 * 1000;
-    o->wait = 1;
-    o->max_waiters = 0;
-    o->connect_timeout_ms = 5000;
-    o->command_timeout_ms = 5000;
-    o->test_on_borrow_ms = 60 * 1000;
-    o->max_conn_lifetime_ms = 0;
-    o->min_idle = 0;
-    o->db = 0;
-    o->max_shared = 2;
-    o->log_level = REDISCONN_LOG_INFO;
+    return s != CONN_NEW && s != CONN_LOST && s != CONN_DEAD;
 }
 
-/* Rejects option values that cannot mean anything. */
-static int check_options(const redisconn_pool_options *o)
+void redisconn__pool_set_state(redisconn_conn *conn, redisconn__conn_state to)
 {
-    if (o->max_idle < 0 || o->max_active < 0 || o->idle_timeout_ms < 0 || o->max_waiters < 0 ||
-        o->connect_timeout_ms < 0 || o->command_timeout_ms < 0 || o->max_conn_lifetime_ms < 0 ||
-        o->min_idle < 0 || o->db < 0 || o->max_shared < 1)
-        return REDISCONN_ERR_INVALID;
-    if (o->min_idle > o->max_idle) return REDISCONN_ERR_INVALID;
-    if (o->max_active > 0 && o->min_idle > o->max_active) return REDISCONN_ERR_INVALID;
-    if (o->username != NULL && o->password == NULL) return REDISCONN_ERR_INVALID;
-    return REDISCONN_OK;
+    redisconn_pool *pool = conn->pool;
+    redisconn__conn_state from = conn->state;
+
+    assert((legal_next[from] & ST(to)) != 0);
+    switch (from) {
+    case CONN_DIALING:
+        pool->dialing--;
+        if (conn->for_shared) pool->shared_dialing--;
+        break;
+    case CONN_IDLE:
+        redisconn__list_remove(&conn->node);
+        pool->idle_n--;
+        break;
+    case CONN_LEASED:
+    case CONN_LOST:
+        pool->in_use--;
+        break;
+    case CONN_SHARED:
+        redisconn__list_remove(&conn->node);
+        pool->shared_n--;
+        break;
+    default:
+        break;
+    }
+    switch (to) {
+    case CONN_DIALING:
+        pool->dialing++;
+        if (conn->for_shared) pool->shared_dialing++;
+        break;
+    case CONN_IDLE:
+        redisconn__list_push_front(&pool->idle, &conn->node);
+        pool->idle_n++;
+        break;
+    case CONN_LEASED:
+    case CONN_LOST:
+        pool->in_use++;
+        break;
+    case CONN_SHARED:
+        redisconn__list_push_back(&pool->shared, &conn->node);
+        pool->shared_n++;
+        break;
+    default:
+        break;
+    }
+    if (is_live(from) != is_live(to)) {
+        if (is_live(to)) {
+            redisconn__list_push_back(&pool->conns, &conn->all);
+            pool->active++;
+        } else {
+            redisconn__list_remove(&conn->all);
+            pool->active--;
+        }
+    }
+    conn->state = to;
+    assert(pool->idle_n >= 0 && pool->in_use >= 0 && pool->dialing >= 0 && pool->active >= 0 &&
+           pool->shared_n >= 0 && pool->shared_dialing >= 0 &&
+           pool->shared_dialing <= pool->dialing);
 }
 
-static void on_async(evutil_socket_t fd, short what, void *arg);
+/* ---- routing ----------------------------------------------------------- */
+
+int redisconn__pool_conn_expired(const redisconn_conn *conn, uint64_t now)
+{
+    int64_t life = conn->pool->opts.max_conn_lifetime_ms;
+    return life > 0 && now - conn->created_us >= redisconn__ms_to_us(life);
+}
+
+redisconn_conn *redisconn__pool_dial(redisconn_pool *pool, int for_shared)
+{
+    redisconn_conn *conn = redisconn__conn_new(&pool->env, pool);
+    if (conn == NULL) {
+        pool->stats.dial_errors++;
+        return NULL;
+    }
+    pool->conn_count++;
+    pool->stats.dials++;
+    conn->for_shared = for_shared ? 1u : 0u;
+    redisconn__pool_set_state(conn, CONN_DIALING);
+    redisconn__dial_start(conn);
+    return conn;
+}
+
+/* Closes a connection that no user holds and that is in no list of ours
+ * any more (put's refusals). */
+static void close_unheld(redisconn_conn *conn, int why)
+{
+    redisconn__pool_set_state(conn, CONN_CLOSING);
+    conn->close_why = why;
+    redisconn__conn_close(conn, REDISCONN_ERR_CLOSED);
+}
+
+/*
+ * The reusability checklist and the routing of a healthy connection, in
+ * order: pool closed or connection too old -> close; pool-level commands
+ * need a carrier -> shared; someone waits -> hand-off; else idle (closing
+ * the oldest idle one beyond max_idle).
+ */
+void redisconn__pool_put(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    redisconn_acquire *waiter;
+    uint64_t now;
+
+    if (conn->broken) return; /* dying: the dead hook follows */
+    now = redisconn__now_us();
+    if (pool->closed) {
+        close_unheld(conn, CLOSE_POOL_CLOSED);
+        return;
+    }
+    if (redisconn__pool_conn_expired(conn, now)) {
+        close_unheld(conn, CLOSE_LIFETIME);
+        return;
+    }
+    if (conn->for_shared || redisconn__shared_wants_conn(pool)) {
+        redisconn__shared_adopt(conn);
+        return;
+    }
+    waiter = redisconn__acquire_first_waiter(pool);
+    if (waiter != NULL) {
+        redisconn__acquire_assign(waiter, conn);
+        return;
+    }
+    redisconn__pool_set_state(conn, CONN_IDLE);
+    conn->idle_since_us = now;
+    if (pool->idle_n > pool->opts.max_idle) {
+        redisconn__link *oldest = redisconn__list_last(&pool->idle);
+        redisconn__pool_close_conn(REDISCONN_CONTAINER_OF(oldest, redisconn_conn, node),
+                                   CLOSE_MAX_IDLE, REDISCONN_ERR_CLOSED);
+        return;
+    }
+    redisconn__maint_conn(pool, conn);
+}
+
+void redisconn__pool_unlease(redisconn_conn *conn)
+{
+    if (conn->state == CONN_LOST) { /* died while leased */
+        redisconn__pool_set_state(conn, CONN_DEAD);
+        redisconn__pool_free_later(conn);
+        redisconn__pool_kick(conn->pool);
+        return;
+    }
+    assert(conn->state == CONN_LEASED);
+    if (conn->broken) { /* hiredis is freeing it: the dead hook follows */
+        redisconn__pool_set_state(conn, CONN_CLOSING);
+        return;
+    }
+    redisconn__pool_put(conn);
+}
+
+void redisconn__pool_close_conn(redisconn_conn *conn, int why, int status)
+{
+    if (conn->dead || conn->abort_status) return;
+    switch (conn->state) {
+    case CONN_DIALING:
+        conn->close_why = why;
+        redisconn__dial_cancel(conn, status);
+        return;
+    case CONN_LEASED: /* stays leased: its user releases it */
+        break;
+    case CONN_IDLE:
+    case CONN_TESTING:
+    case CONN_DRAINING:
+    case CONN_RESETTING:
+    case CONN_SHARED:
+        redisconn__pool_set_state(conn, CONN_CLOSING);
+        break;
+    default:
+        return; /* closing or gone already */
+    }
+    conn->close_why = why;
+    redisconn__conn_close(conn, status);
+}
+
+/* A dial failed: fail the oldest waiter that no other dial will serve. */
+static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
+{
+    redisconn_acquire *waiter = redisconn__acquire_first_waiter(pool);
+    int status = conn->dial_status ? conn->dial_status : REDISCONN_ERR_CONNECT;
+    const char *msg = conn->errstr[0] ? conn->errstr : NULL;
+
+    pool->stats.dial_errors++;
+    pool->dial_backoff_until = redisconn__now_us() + 1000000u;
+    if (pool->opts.min_idle > 0) redisconn__maint_arm(pool, pool->dial_backoff_until);
+    redisconn__log(&pool->log, REDISCONN_LOG_WARNING, "redisconn: cannot connect to %s: %s%s%s",
+                   pool->addr.text, redisconn_strerror(status), msg ? ": " : "", msg ? msg : "");
+    if (conn->for_shared) {
+        redisconn__shared_dial_failed(pool, status);
+        return;
+    }
+    if (pool->closed || waiter == NULL || pool->waiting <= pool->dialing - pool->shared_dialing)
+        return;
+    redisconn__acquire_fail(waiter, status, msg);
+}
+
+static void count_close(redisconn_pool *pool, int why)
+{
+    redisconn_pool_stats *s = &pool->stats;
+    switch (why) {
+    case CLOSE_IDLE_TIMEOUT:
+        s->closed_idle_timeout++;
+        break;
+    case CLOSE_LIFETIME:
+        s->closed_lifetime++;
+        break;
+    case CLOSE_MAX_IDLE:
+        s->closed_max_idle++;
+        break;
+    case CLOSE_DIRTY:
+        s->closed_dirty++;
+        break;
+    case CLOSE_POOL_CLOSED:
+        s->closed_pool_closed++;
+        break;
+    case CLOSE_DIAL_FAILED:
+        break;
+    default:
+        s->closed_broken++;
+        break;
+    }
+}
+
+/* The dead hook: takes the connection out of the accounting and decides what
+ * happens to whoever relied on it. Never calls a user callback itself. */
+static void on_dead(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    redisconn_acquire *req = conn->req;
+    redisconn__conn_state prev = conn->state;
+
+    redisconn__pool_set_state(conn, prev == CONN_LEASED ? CONN_LOST : CONN_DEAD);
+    if (prev == CONN_DIALING)
+        dial_failed(pool, conn);
+    else
+        count_close(pool, conn->close_why);
+    if (req != NULL) {
+        conn->req = NULL;
+        redisconn__acquire_retry(req);
+    }
+    if (prev != CONN_LEASED) redisconn__pool_free_later(conn);
+    redisconn__pool_kick(pool);
+}
+
+/* The ready hook: the handshake is done. */
+static void on_ready(redisconn_conn *conn)
+{
+    redisconn__pool_put(conn);
+}
+
+/* The drained hook: the last user or pool-level reply arrived. */
+static void on_drained(redisconn_conn *conn)
+{
+    if (conn->state == CONN_DRAINING)
+        redisconn__lease_recycle(conn);
+    else if (conn->state == CONN_SHARED)
+        redisconn__shared_drained(conn);
+}
+
+/* The deadline hook. A leased command that times out closes its connection,
+ * so that its late reply can never reach the next borrower. */
+static void on_deadline(redisconn_conn *conn, uint64_t now)
+{
+    redisconn_pool *pool = conn->pool;
+    switch (conn->state) {
+    case CONN_SHARED:
+        redisconn__shared_deadline(conn, now);
+        return;
+    case CONN_DIALING:
+        redisconn__dial_timeout(conn);
+        return;
+    default:
+        pool->stats.command_timeouts++;
+        redisconn__conn_set_error(conn, "command timeout");
+        redisconn__log(&pool->log, REDISCONN_LOG_WARNING,
+                       "redisconn: command timed out on %s; closing the connection",
+                       conn->addr.text ? conn->addr.text : pool->addr.text);
+        redisconn__pool_close_conn(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+        return;
+    }
+}
+
+static const redisconn__conn_hooks pool_conn_hooks = {on_ready, on_dead, on_drained, on_deadline};
+
+/* The plain pool's locator: its one fixed address, answered at once. */
+static void fixed_locate(void *self, redisconn_conn *conn)
+{
+    redisconn_pool *pool = self;
+    redisconn__dial_to(conn, &pool->addr);
+}
+
+static void fixed_cancel(void *self, redisconn_conn *conn)
+{
+    (void)self; /* fixed_locate() never leaves an answer pending */
+    (void)conn;
+}
+
+void redisconn__pool_ensure_dials(redisconn_pool *pool)
+{
+    const redisconn_pool_options *o = &pool->opts;
+    int need = pool->waiting - (pool->dialing - pool->shared_dialing);
+    if (pool->closed || (need <= 0 && o->min_idle == 0)) return;
+    if (o->min_idle > 0 && redisconn__now_us() >= pool->dial_backoff_until) {
+        int warm = o->min_idle - pool->idle_n - pool->dialing;
+        if (warm > need) need = warm;
+    }
+    while (need-- > 0 && (o->max_active == 0 || pool->active < o->max_active))
+        redisconn__pool_dial(pool, 0);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void on_kick(redisconn__defer_item *item);
+static void free_conn(redisconn__defer_item *item);
+
+void redisconn__pool_kick(redisconn_pool *pool)
+{
+    redisconn__defer_post(&pool->defer, &pool->kick_item, on_kick);
+}
+
+static void free_conn(redisconn__defer_item *item)
+{
+    redisconn_conn *conn = REDISCONN_CONTAINER_OF(item, redisconn_conn, later);
+    redisconn_pool *pool = conn->pool;
+    assert(conn->state == CONN_DEAD);
+    redisconn__conn_free(conn);
+    pool->conn_count--;
+    if (pool->closed) redisconn__pool_kick(pool);
+}
+
+void redisconn__pool_free_later(redisconn_conn *conn)
+{
+    redisconn__defer_post(conn->env->defer, &conn->later, free_conn);
+}
+
+/* Frees the pool's memory; nothing may refer to it any more. */
+static void pool_free(redisconn_pool *pool)
+{
+    redisconn__acquire_free_all(pool);
+    redisconn__shared_free(pool);
+    redisconn__timer_destroy(&pool->maint_timer);
+    redisconn__dial_env_free(&pool->env);
+    redisconn__defer_destroy(&pool->defer);
+    redisconn__addr_free(&pool->addr);
+    if (pool->password) {
+        memset(pool->password, 0, strlen(pool->password));
+        free(pool->password);
+    }
+    free(pool->username);
+    free(pool);
+}
+
+/* Closes every connection the pool itself holds; leased ones close on
+ * release and busy ones once their commands drain. Closing one unlinks only
+ * that one (what runs inside is internal callbacks and the dead hook). */
+static void close_progress(redisconn_pool *pool)
+{
+    redisconn__link *l, *next;
+    redisconn__acquire_fail_waiters(pool, REDISCONN_ERR_CLOSED);
+    redisconn__shared_fail_pending(pool, REDISCONN_ERR_CLOSED);
+    redisconn__maint_stop(pool);
+    for (l = pool->conns.next; l != &pool->conns; l = next) {
+        redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
+        next = l->next;
+        if (conn->state == CONN_LEASED || conn->state == CONN_DRAINING || conn->broken ||
+            (conn->state == CONN_SHARED && conn->inflight > 0))
+            continue; /* closed when released or drained */
+        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+    }
+}
+
+/* Housekeeping from the loop: dials for waiters and pool-level commands, or,
+ * once closed, close progress and — when nothing refers to the pool any
+ * more — the close callback and the free. */
+static void on_kick(redisconn__defer_item *item)
+{
+    redisconn_pool *pool = REDISCONN_CONTAINER_OF(item, redisconn_pool, kick_item);
+    if (!pool->closed) {
+        redisconn__pool_ensure_dials(pool);
+        redisconn__shared_kick(pool);
+        return;
+    }
+    close_progress(pool);
+    if (pool->close_done || pool->conn_count > 0 || pool->ready_n > 0 ||
+        redisconn__defer_queued(&pool->kick_item))
+        return;
+    pool->close_done = 1;
+    if (pool->close_cb) pool->close_cb(pool, pool->close_arg);
+    pool_free(pool);
+}
 
 static char *dup_opt(const char *s, int *failed)
 {
@@ -53,30 +446,41 @@ static char *dup_opt(const char *s, int *failed)
     return p;
 }
 
-static void pool_free(redisconn_pool *pool)
+/* Fills the parts of a zeroed pool that cannot fail, then those that can.
+ * Returns REDISCONN_OK or NOMEM (the pool is then freed by the caller). */
+static int pool_init(redisconn_pool *pool, struct event_base *base,
+                     const redisconn_pool_options *opts)
 {
-    redisconn__link *l;
-    while ((l = redisconn__list_first(&pool->zombies)) != NULL) {
-        redisconn__list_remove(l);
-        redisconn__conn_free(REDISCONN_CONTAINER_OF(l, redisconn_conn, node));
-    }
-    while ((l = redisconn__list_first(&pool->free_reqs)) != NULL) {
-        redisconn_acquire *req = REDISCONN_CONTAINER_OF(l, redisconn_acquire, node);
-        redisconn__list_remove(l);
-        if (req->timer) event_free(req->timer);
-        free(req);
-    }
-    redisconn__shared_free(pool);
-    if (pool->dns) evdns_base_free(pool->dns, 1);
-    if (pool->async_ev) event_free(pool->async_ev);
-    if (pool->maint_ev) event_free(pool->maint_ev);
-    redisconn__addr_free(&pool->addr);
-    if (pool->password) {
-        memset(pool->password, 0, strlen(pool->password));
-        free(pool->password);
-    }
-    free(pool->username);
-    free(pool);
+    int failed = 0;
+    pool->base = base;
+    pool->opts = *opts;
+    if (pool->opts.max_active > 0 && pool->opts.max_idle > pool->opts.max_active)
+        pool->opts.max_idle = pool->opts.max_active;
+    pool->username = dup_opt(opts->username, &failed);
+    pool->password = dup_opt(opts->password, &failed);
+    pool->opts.username = pool->opts.password = NULL; /* never read through opts */
+    pool->log = (redisconn__log_cfg){opts->log_fn, opts->log_arg, opts->log_level};
+    pool->env = (redisconn__conn_env){
+        .base = base,
+        .defer = &pool->defer,
+        .hooks = &pool_conn_hooks,
+        .locator = {fixed_locate, fixed_cancel, pool},
+        .log = &pool->log,
+        .connect_timeout_ms = opts->connect_timeout_ms,
+        .db = opts->db,
+        .username = pool->username,
+        .password = pool->password,
+    };
+    redisconn__list_init(&pool->idle);
+    redisconn__list_init(&pool->conns);
+    redisconn__list_init(&pool->waiters);
+    redisconn__list_init(&pool->free_reqs);
+    redisconn__list_init(&pool->shared);
+    redisconn__list_init(&pool->pending);
+    redisconn__maint_init(pool);
+    redisconn__shared_init(pool);
+    if (redisconn__defer_init(&pool->defer, base) != 0) failed = 1;
+    return failed ? REDISCONN_ERR_NOMEM : REDISCONN_OK;
 }
 
 redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const char *addr,
@@ -84,14 +488,14 @@ redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const c
 {
     redisconn_pool_options defaults;
     redisconn_pool *pool;
-    int rc, failed = 0;
+    int rc;
     const char *why = NULL;
 
     if (opts == NULL) {
         redisconn_pool_options_init(&defaults);
         opts = &defaults;
     }
-    rc = base == NULL ? REDISCONN_ERR_INVALID : check_options(opts);
+    rc = base == NULL ? REDISCONN_ERR_INVALID : redisconn__options_check(opts);
     pool = rc == REDISCONN_OK ? calloc(1, sizeof(*pool)) : NULL;
     if (rc == REDISCONN_OK && pool == NULL) rc = REDISCONN_ERR_NOMEM;
     if (rc == REDISCONN_OK) rc = redisconn__addr_parse(addr, &pool->addr, &why);
@@ -102,26 +506,10 @@ redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const c
         if (err) *err = rc;
         return NULL;
     }
-    pool->base = base;
-    pool->opts = *opts;
-    if (pool->opts.max_active > 0 && pool->opts.max_idle > pool->opts.max_active)
-        pool->opts.max_idle = pool->opts.max_active;
-    pool->username = dup_opt(opts->username, &failed);
-    pool->password = dup_opt(opts->password, &failed);
-    pool->opts.username = pool->opts.password = NULL; /* never read through opts */
-    redisconn__list_init(&pool->idle);
-    redisconn__list_init(&pool->conns);
-    redisconn__list_init(&pool->zombies);
-    redisconn__list_init(&pool->waiters);
-    redisconn__list_init(&pool->ready);
-    redisconn__list_init(&pool->free_reqs);
-    redisconn__list_init(&pool->failed);
-    redisconn__list_init(&pool->shared);
-    redisconn__list_init(&pool->pending);
-    pool->async_ev = event_new(base, -1, EV_PERSIST, on_async, pool);
-    if (failed || pool->async_ev == NULL) {
+    rc = pool_init(pool, base, opts);
+    if (rc != REDISCONN_OK) {
         pool_free(pool);
-        if (err) *err = REDISCONN_ERR_NOMEM;
+        if (err) *err = rc;
         return NULL;
     }
     if (pool->opts.min_idle > 0) redisconn__pool_kick(pool); /* pre-warm from the loop */
@@ -137,87 +525,6 @@ redisconn_pool *redisconn_pool_new(struct event_base *base, const char *addr, in
     return redisconn_pool_new_with_options(base, addr, &o, NULL);
 }
 
-/* Schedules on_async() for this loop iteration. No syscall. */
-void redisconn__pool_kick(redisconn_pool *pool)
-{
-    if (pool->async_pending) return;
-    pool->async_pending = 1;
-    event_active(pool->async_ev, EV_READ, 1);
-}
-
-void redisconn__pool_dial_failed_later(redisconn_conn *conn, int status, const char *msg)
-{
-    (void)status;
-    (void)msg;
-    redisconn__list_push_back(&conn->pool->failed, &conn->node);
-    redisconn__pool_kick(conn->pool);
-}
-
-/* Closes every connection the pool itself holds; leased ones close on release
- * and draining ones once their commands finish. Rescans after each close
- * because closing runs callbacks that may close other connections. */
-static void close_progress(redisconn_pool *pool)
-{
-    int again = 1;
-    redisconn__pool_fail_waiters(pool, REDISCONN_ERR_CLOSED);
-    redisconn__shared_fail_pending(pool, REDISCONN_ERR_CLOSED, NULL);
-    if (pool->maint_at) {
-        event_del(pool->maint_ev);
-        pool->maint_at = 0;
-    }
-    while (again) {
-        again = 0;
-        for (redisconn__link *l = pool->conns.next; l != &pool->conns; l = l->next) {
-            redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
-            if (conn->state == CONN_LEASED || conn->state == CONN_DRAINING || conn->broken ||
-                (conn->state == CONN_SHARED && conn->inflight > 0))
-                continue; /* closed when released or drained */
-            redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
-            again = 1;
-            break;
-        }
-    }
-}
-
-static void free_zombies(redisconn_pool *pool)
-{
-    redisconn__link *l;
-    while ((l = redisconn__list_first(&pool->zombies)) != NULL) {
-        redisconn__list_remove(l);
-        redisconn__conn_free(REDISCONN_CONTAINER_OF(l, redisconn_conn, node));
-    }
-}
-
-/* Deferred work, always from the loop: failed dials, acquire callbacks,
- * close progress, freeing dead connections and, last, the pool itself. */
-static void on_async(evutil_socket_t fd, short what, void *arg)
-{
-    redisconn_pool *pool = arg;
-    redisconn__link *l;
-    (void)fd;
-    (void)what;
-    pool->async_pending = 0;
-    while ((l = redisconn__list_first(&pool->failed)) != NULL) {
-        redisconn__list_remove(l);
-        redisconn__pool_conn_dead(REDISCONN_CONTAINER_OF(l, redisconn_conn, node));
-    }
-    redisconn__pool_deliver(pool);
-    if (pool->closed) close_progress(pool);
-    free_zombies(pool);
-    if (!pool->closed) {
-        redisconn__pool_ensure_dials(pool);
-        redisconn__shared_kick(pool);
-        return;
-    }
-    if (pool->close_done || !redisconn__list_empty(&pool->conns) || pool->in_use > 0 ||
-        !redisconn__list_empty(&pool->ready) || !redisconn__list_empty(&pool->failed) ||
-        pool->async_pending)
-        return;
-    pool->close_done = 1;
-    if (pool->close_cb) pool->close_cb(pool, pool->close_arg);
-    pool_free(pool);
-}
-
 int redisconn_pool_close(redisconn_pool *pool, redisconn_pool_close_cb cb, void *arg)
 {
     if (pool == NULL) return REDISCONN_ERR_INVALID;
@@ -225,7 +532,7 @@ int redisconn_pool_close(redisconn_pool *pool, redisconn_pool_close_cb cb, void 
     pool->closed = 1;
     pool->close_cb = cb;
     pool->close_arg = arg;
-    redisconn__log(pool, REDISCONN_LOG_DEBUG, "redisconn: closing the pool for %s",
+    redisconn__log(&pool->log, REDISCONN_LOG_DEBUG, "redisconn: closing the pool for %s",
                    pool->addr.text);
     redisconn__pool_kick(pool);
     return REDISCONN_OK;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * shared.c: pool-level commands. A stateless command needs no lease: the pool
  * puts it on a shared connection (the one with the fewest replies
@@ -16,13 +17,10 @@
 #include "pool/internal.h"
 #include "pool/classify.h"
 #include "util/clock.h"
-#include "adapters/libevent_adapter.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/event.h>
 
 /* Open another shared connection when the least loaded one has this many
  * replies outstanding (and max_shared allows). */
@@ -36,11 +34,6 @@ typedef struct pending_cmd {
     size_t len;
     char cmd[]; /* the RESP-formatted command */
 } pending_cmd;
-
-static uint64_t ms_us(int64_t ms)
-{
-    return (uint64_t)ms * 1000u;
-}
 
 /* The usable shared connection with the fewest outstanding replies;
  * connections with an abandoned (timed out) command only as a last resort. */
@@ -64,8 +57,6 @@ static int adopt_idle(redisconn_pool *pool)
 {
     redisconn__link *l = redisconn__list_first(&pool->idle);
     if (l == NULL) return 0;
-    redisconn__list_remove(l);
-    pool->idle_n--;
     redisconn__shared_adopt(REDISCONN_CONTAINER_OF(l, redisconn_conn, node));
     return 1;
 }
@@ -74,40 +65,18 @@ static int adopt_idle(redisconn_pool *pool)
 static void want_more(redisconn_pool *pool)
 {
     const redisconn_pool_options *o = &pool->opts;
-    redisconn_conn *conn;
     if (pool->closed || pool->shared_n + pool->shared_dialing >= o->max_shared) return;
     if (adopt_idle(pool)) return;
     if (o->max_active > 0 && pool->active >= o->max_active) return; /* next put() adopts */
-    conn = redisconn__dial(pool);
-    if (conn == NULL) return;
-    conn->for_shared = 1;
-    pool->shared_dialing++;
-}
-
-static void on_pending_timer(evutil_socket_t fd, short what, void *arg);
-
-/* Arms the pending timer for `at` unless it fires earlier already. */
-static void pending_arm(redisconn_pool *pool, uint64_t at)
-{
-    struct timeval tv;
-    if (at == 0 || (pool->pending_at && pool->pending_at <= at)) return;
-    if (pool->pending_ev == NULL) {
-        pool->pending_ev = event_new(pool->base, -1, 0, on_pending_timer, pool);
-        if (pool->pending_ev == NULL) return;
-    }
-    tv = redisconn__tv_until(at);
-    if (event_add(pool->pending_ev, &tv) == 0) pool->pending_at = at;
+    redisconn__pool_dial(pool, 1);
 }
 
 /* Fails pending commands whose deadline passed; re-arms for the rest. */
-static void on_pending_timer(evutil_socket_t fd, short what, void *arg)
+static void on_pending_timer(void *arg)
 {
     redisconn_pool *pool = arg;
     uint64_t now = redisconn__now_us(), next = 0;
     redisconn__link *l = pool->pending.next;
-    (void)fd;
-    (void)what;
-    pool->pending_at = 0;
     while (l != &pool->pending) {
         pending_cmd *p = REDISCONN_CONTAINER_OF(l, pending_cmd, link);
         if (p->deadline_us == 0 || p->deadline_us > now) {
@@ -121,7 +90,12 @@ static void on_pending_timer(evutil_socket_t fd, short what, void *arg)
         free(p);
         l = pool->pending.next; /* the callback may have changed the list */
     }
-    if (next) pending_arm(pool, next);
+    redisconn__timer_arm(&pool->pending_timer, next);
+}
+
+void redisconn__shared_init(redisconn_pool *pool)
+{
+    redisconn__timer_init(&pool->pending_timer, pool->base, on_pending_timer, pool);
 }
 
 /* Moves waiting commands onto shared connections. Runs from the loop (a dial
@@ -142,27 +116,26 @@ static void flush_pending(redisconn_pool *pool)
     }
 }
 
-/* A connection starts carrying pool-level commands. */
 void redisconn__shared_adopt(redisconn_conn *conn)
 {
-    redisconn_pool *pool = conn->pool;
-    if (conn->for_shared) {
-        conn->for_shared = 0;
-        pool->shared_dialing--;
-    }
-    redisconn__conn_state(conn, CONN_SHARED);
+    redisconn__pool_set_state(conn, CONN_SHARED);
+    conn->for_shared = 0;
     conn->idle_since_us = redisconn__now_us();
-    redisconn__list_push_back(&pool->shared, &conn->node);
-    flush_pending(pool);
+    flush_pending(conn->pool);
 }
 
-/* The last outstanding reply of a shared connection arrived. */
+int redisconn__shared_wants_conn(const redisconn_pool *pool)
+{
+    return !redisconn__list_empty(&pool->pending) && pool->shared_n == 0 &&
+           pool->shared_dialing == 0;
+}
+
 void redisconn__shared_drained(redisconn_conn *conn)
 {
     redisconn_pool *pool = conn->pool;
     if (conn->broken) return;
     if (pool->closed) {
-        redisconn__conn_close(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
         return;
     }
     conn->idle_since_us = redisconn__now_us();
@@ -189,34 +162,32 @@ static int abandon_one(redisconn_conn *conn, uint64_t now, uint64_t grace)
     return 0;
 }
 
-/* Adapter deadline on a shared connection (see the file comment). */
 void redisconn__shared_deadline(redisconn_conn *conn, uint64_t now)
 {
     int64_t t = conn->pool->opts.command_timeout_ms;
-    uint64_t grace = ms_us(t > 0 ? t : 5000), next;
+    uint64_t grace = redisconn__ms_to_us(t > 0 ? t : 5000), next;
     int r;
     for (redisconn__link *l = conn->cmds.next; l != &conn->cmds; l = l->next) {
         redisconn__cmd *rec = REDISCONN_CONTAINER_OF(l, redisconn__cmd, link);
         if (rec->abandoned && rec->deadline_us <= now) {
             conn->pool->stats.command_timeouts++;
-            redisconn__conn_close(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+            redisconn__pool_close_conn(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
             return;
         }
     }
     while ((r = abandon_one(conn, now, grace)) > 0)
         if (conn->broken) return;
     if (r < 0) {
-        redisconn__conn_close(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
+        redisconn__pool_close_conn(conn, CLOSE_COMMAND_TIMEOUT, REDISCONN_ERR_TIMEOUT);
         return;
     }
     next = redisconn__conn_earliest_deadline(conn);
-    if (next && conn->ac) redisconn__ev_deadline(conn->ac, next);
+    redisconn__conn_arm_deadline(conn, next);
 }
 
-void redisconn__shared_fail_pending(redisconn_pool *pool, int status, const char *msg)
+void redisconn__shared_fail_pending(redisconn_pool *pool, int status)
 {
     redisconn__link *l;
-    (void)msg;
     while ((l = redisconn__list_first(&pool->pending)) != NULL) {
         pending_cmd *p = REDISCONN_CONTAINER_OF(l, pending_cmd, link);
         redisconn__list_remove(l);
@@ -225,17 +196,12 @@ void redisconn__shared_fail_pending(redisconn_pool *pool, int status, const char
     }
 }
 
-/* A dial for shared use failed: with no shared connection left to carry
- * them, the pending commands fail with the dial's status. */
-void redisconn__shared_dial_failed(redisconn_pool *pool, int status, const char *msg)
+void redisconn__shared_dial_failed(redisconn_pool *pool, int status)
 {
-    pool->shared_dialing--;
     if (pick(pool) == NULL && pool->shared_dialing == 0)
-        redisconn__shared_fail_pending(pool, status, msg);
+        redisconn__shared_fail_pending(pool, status);
 }
 
-/* A connection is available and pending commands have no shared
- * connection: adopt it for them. Returns 1 if adopted. */
 void redisconn__shared_kick(redisconn_pool *pool)
 {
     if (!redisconn__list_empty(&pool->pending) && pick(pool) == NULL && pool->shared_dialing == 0)
@@ -249,7 +215,7 @@ void redisconn__shared_free(redisconn_pool *pool)
         redisconn__list_remove(l);
         free(REDISCONN_CONTAINER_OF(l, pending_cmd, link));
     }
-    if (pool->pending_ev) event_free(pool->pending_ev);
+    redisconn__timer_destroy(&pool->pending_timer);
 }
 
 static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, const char *cmd,
@@ -263,7 +229,7 @@ static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, 
     p->len = len;
     memcpy(p->cmd, cmd, len);
     redisconn__list_push_back(&pool->pending, &p->link);
-    pending_arm(pool, deadline);
+    redisconn__timer_arm(&pool->pending_timer, deadline);
     if (pool->shared_dialing == 0) want_more(pool); /* one dial serves the whole backlog */
     return REDISCONN_OK;
 }
@@ -273,8 +239,8 @@ static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb c
                   const char *cmd, size_t len)
 {
     unsigned cls = redisconn__classify(cmd, len);
-    int64_t t = timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms;
-    uint64_t deadline = t > 0 ? redisconn__now_us() + ms_us(t) : 0;
+    uint64_t deadline =
+        redisconn__deadline_after(timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms);
     redisconn_conn *conn;
 
     if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
@@ -331,6 +297,6 @@ int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisc
     char *cmd = NULL;
     int len, rc = check_pool(pool, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
-    len = redisconn__format_argv(&cmd, argc, argv, argvlen);
+    len = redisconn__conn_format_argv(&cmd, argc, argv, argvlen);
     return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
 }

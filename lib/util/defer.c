@@ -53,8 +53,7 @@ void redisconn__defer_destroy(redisconn__defer *q)
     q->ev = NULL;
 }
 
-void redisconn__defer_post(redisconn__defer *q, redisconn__defer_item *item,
-                           redisconn__defer_fn fn)
+void redisconn__defer_post(redisconn__defer *q, redisconn__defer_item *item, redisconn__defer_fn fn)
 {
     if (redisconn__linked(&item->link)) return;
     item->fn = fn;

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * conn.h — one Redis connection and how it is opened: the two leaves of
+ * lib/pool (conn.c, dial.c), and the seam between them and their owner.
+ *
+ * THE SEAM. A connection never calls its owner by name. Its owner gives it an
+ * environment (redisconn__conn_env: event base, defer queue, dial settings)
+ * holding two small tables:
+ *   - hooks (redisconn__conn_hooks): what the connection reports — ready
+ *     (handshake done), dead (context gone), drained (last reply in), deadline
+ *     (a command's deadline passed). The owner decides what follows.
+ *   - a locator (redisconn__locator): where to dial. A plain pool answers with
+ *     its fixed address at once; a Sentinel-aware owner can ask the sentinels
+ *     first and answer later.
+ * conn.c and dial.c include this header only: they cannot see the pool's
+ * struct, so any owner that fills an environment (the plain pool, a
+ * Sentinel pool, a cluster's per-node pool) uses them unchanged.
+ *
+ * OWNERSHIP. The owner allocates connections with redisconn__conn_new() and
+ * frees them with redisconn__conn_free() after the dead hook, from the loop.
+ * A connection owns its hiredis context `ac` until hiredis frees it (the
+ * adapter's cleanup hook); `ac` is NULL before connect and after death. A
+ * command record (redisconn__cmd) lives from the send until hiredis calls it
+ * back; a streaming record (SUBSCRIBE) until the connection is freed.
+ */
+#ifndef REDISCONN_POOL_CONN_H
+#define REDISCONN_POOL_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/async.h>
+
+#include "redisconn/pool.h"
+#include "util/defer.h"
+#include "util/list.h"
+#include "pool/addr.h"
+#include "pool/log.h"
+
+struct event_base;
+struct evdns_base;
+struct evdns_getaddrinfo_request;
+
+/* What a connection reports to its owner. Each hook runs from the loop or
+ * from inside a hiredis callback of the connection, never from inside an
+ * owner's call into conn.c/dial.c except where noted. */
+typedef struct redisconn__conn_hooks {
+    /* The handshake succeeded: the connection is usable (dial.c). */
+    void (*ready)(redisconn_conn *conn);
+    /* The connection is gone: its context was freed (every pending callback
+     * has run) or it never got one. `dial_status` is set when the dial failed.
+     * Runs once; may run inside redisconn__conn_close(). */
+    void (*dead)(redisconn_conn *conn);
+    /* The last user or pool command in flight got its reply (inflight 0). */
+    void (*drained)(redisconn_conn *conn);
+    /* The deadline of some pending command (or of the dial) passed, `now`
+     * on redisconn__now_us(). Runs from the loop, outside hiredis. */
+    void (*deadline)(redisconn_conn *conn, uint64_t now);
+} redisconn__conn_hooks;
+
+/* Where to dial: asked once per dial, before anything else. */
+typedef struct redisconn__locator {
+    /* Finds the address for `conn`: calls redisconn__dial_to() or
+     * redisconn__dial_fail() exactly once, now or later from the loop — unless
+     * cancel() is called first. */
+    void (*locate)(void *self, redisconn_conn *conn);
+    /* `conn` is being closed before locate() answered: never answer it. */
+    void (*cancel)(void *self, redisconn_conn *conn);
+    void *self;
+} redisconn__locator;
+
+/* A connection's environment, set up by its owner and shared by all of its
+ * connections; it must outlive them. */
+typedef struct redisconn__conn_env {
+    struct event_base *base;
+    redisconn__defer *defer; /* deferred reports, frees and adapter flushes */
+    const redisconn__conn_hooks *hooks;
+    redisconn__locator locator;
+    const redisconn__log_cfg *log;
+    struct evdns_base *dns; /* created by dial.c on first use; see redisconn__dial_env_free() */
+    int connect_timeout_ms; /* locate + DNS + connect + handshake; 0 = none */
+    int db;                 /* SELECTed by the handshake */
+    const char *username;   /* AUTH user (NULL: password-only AUTH) */
+    const char *password;   /* AUTH password (NULL: no AUTH); never logged */
+} redisconn__conn_env;
+
+/*
+ * The owner's view of a connection's life. Kept here so that the field is
+ * typed, but written by the owner's one state function only (pool.c:
+ * redisconn__pool_set_state); conn.c and dial.c never read it. Zero is the
+ * neutral state of a connection that was allocated and has not started.
+ */
+typedef enum redisconn__conn_state {
+    CONN_NEW = 0,   /* allocated, not dialing yet */
+    CONN_DIALING,   /* locating, resolving, connecting, handshake in flight */
+    CONN_IDLE,      /* in the idle list */
+    CONN_TESTING,   /* PING on borrow in flight, bound to an acquire */
+    CONN_LEASED,    /* owned by a user, or chosen for an acquire not yet delivered */
+    CONN_DRAINING,  /* released; user commands still in flight */
+    CONN_RESETTING, /* released; DISCARD / UNWATCH / SELECT in flight */
+    CONN_SHARED,    /* carries pool-level commands (the shared list) */
+    CONN_CLOSING,   /* closed by the owner, waiting for hiredis's cleanup */
+    CONN_LOST,      /* died while leased: waits for redisconn_release() */
+    CONN_DEAD,      /* gone; freed from the loop */
+} redisconn__conn_state;
+
+/* How far a dial got (dial.c's own sub-state). */
+typedef enum redisconn__dial_stage {
+    DIAL_NONE = 0,  /* not dialing */
+    DIAL_LOCATING,  /* waiting for the locator */
+    DIAL_RESOLVING, /* waiting for evdns */
+    DIAL_HANDSHAKE, /* context attached; connect, AUTH, SELECT in flight */
+    DIAL_DONE,      /* handshake succeeded */
+    DIAL_FAILED,    /* failed; the dead hook follows */
+} redisconn__dial_stage;
+
+/* Connection state left behind by commands sent on it (conn.c tracks it). */
+enum redisconn__conn_dirty {
+    DIRTY_MULTI = 1u << 0, /* MULTI sent, no EXEC/DISCARD yet */
+    DIRTY_WATCH = 1u << 1, /* WATCH sent, no UNWATCH/EXEC/DISCARD yet */
+    DIRTY_DB = 1u << 2,    /* SELECT sent */
+    DIRTY_CLOSE = 1u << 3, /* cannot be reset: close on release */
+};
+
+typedef enum redisconn__cmd_kind {
+    CMD_USER = 0, /* user command on a lease: counted in conn->inflight */
+    CMD_INTERNAL, /* handshake, PING, reset: counted in conn->internal */
+    CMD_STREAM,   /* (P)SUBSCRIBE: fires per message, owned by the conn */
+    CMD_POOL,     /* pool-level command on a shared conn: counted in conn->inflight */
+} redisconn__cmd_kind;
+
+typedef struct redisconn__cmd {
+    redisconn__link link; /* conn->cmds (send order) or conn->streams */
+    redisconn_conn *conn;
+    redisconn_reply_cb cb;
+    void *privdata;
+    uint64_t deadline_us; /* 0 = none */
+    redisconn__cmd_kind kind;
+    unsigned finished : 1;  /* stream: final status already delivered */
+    unsigned abandoned : 1; /* pool command timed out: its reply is discarded */
+} redisconn__cmd;
+
+struct redisconn_conn {
+    redisconn__conn_env *env;
+    redisconn_pool *pool;        /* the owner; opaque to conn.c and dial.c */
+    redisAsyncContext *ac;       /* NULL before connect and once hiredis freed it */
+    redisconn__defer_item later; /* a deferred dial failure report, then the free */
+    uint64_t created_us;
+
+    /* Written by the owner (pool.c and its spokes). */
+    redisconn__conn_state state;
+    redisconn__link node;    /* the idle or shared list, by state */
+    redisconn__link all;     /* the owner's live connections */
+    redisconn_acquire *req;  /* acquire waiting on this conn's PING */
+    uint64_t idle_since_us;  /* idle since (idle list, shared maintenance) */
+    int close_why;           /* enum close_why of internal.h: the stats counter */
+    unsigned for_shared : 1; /* dialed to carry pool-level commands */
+    unsigned reset_failed : 1;
+
+    /* Written by conn.c. */
+    redisconn__link cmds; /* commands awaiting replies, oldest first */
+    redisconn__link streams;
+    unsigned inflight;   /* CMD_USER / CMD_POOL records not yet answered */
+    unsigned internal;   /* CMD_INTERNAL records not yet called back */
+    unsigned abandoned;  /* CMD_POOL records that timed out, reply still due */
+    unsigned dirty;      /* enum redisconn__conn_dirty */
+    int abort_status;    /* given to pending callbacks when we free the context */
+    unsigned broken : 1; /* failed or being freed: no more commands */
+    unsigned dead : 1;   /* the dead hook has run */
+    char errstr[160];
+
+    /* Written by dial.c. */
+    redisconn__dial_stage dial_stage;
+    int dial_status; /* why the dial failed, 0 while it has not */
+    uint64_t dial_deadline_us;
+    redisconn__addr addr; /* where it connects (a copy of the locator's answer) */
+    struct evdns_getaddrinfo_request *dns_req;
+};
+
+/* ---- conn.c ------------------------------------------------------------ */
+
+/* A new connection of `owner` in `env`, state CONN_NEW. NULL when out of memory. */
+redisconn_conn *redisconn__conn_new(redisconn__conn_env *env, redisconn_pool *owner);
+
+/* Frees a dead connection: the final call of subscriptions that ended without
+ * one, its address, the struct. Call from the loop, never from a callback of
+ * the connection. */
+void redisconn__conn_free(redisconn_conn *conn);
+
+/* Binds a fresh hiredis context to the connection and the loop. Returns 0, or
+ * -1 when out of memory (the caller still owns `ac`). */
+int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
+
+/* Sends a RESP-formatted command (copied). CMD_USER commands are classified:
+ * refused (UNSUPPORTED, INVALID for a bare UNSUBSCRIBE with a callback),
+ * streamed, and tracked in `dirty`. `deadline_us` 0 = none. Returns
+ * REDISCONN_OK (cb fires once later, or per message for streams), or IO /
+ * NOMEM / UNSUPPORTED / INVALID and cb never fires. */
+int redisconn__conn_send(redisconn_conn *conn, redisconn__cmd_kind kind, redisconn_reply_cb cb,
+                         void *privdata, const char *cmd, size_t len, uint64_t deadline_us);
+
+/* redisconn__conn_send() of a CMD_INTERNAL command in hiredis format syntax. */
+int redisconn__conn_sendf(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
+                          uint64_t deadline_us, const char *fmt, ...);
+
+/* Aborts the connection: pending callbacks get `abort_status` (hiredis runs
+ * them inside this call, or right after the running callback of the
+ * connection returns), then the dead hook runs. Idempotent. Without a context
+ * the dead hook runs at once. */
+void redisconn__conn_close(redisconn_conn *conn, int abort_status);
+
+/* Runs the dead hook now, for a connection without a context (dial.c). */
+void redisconn__conn_dead(redisconn_conn *conn);
+
+/* Remembers `msg` (or "") as the connection's last error. */
+void redisconn__conn_set_error(redisconn_conn *conn, const char *msg);
+
+/* The earliest deadline among pending commands, 0 if none. O(pending). */
+uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn);
+
+/* Re-arms the connection's deadline timer for `at_us` unless it fires earlier. */
+void redisconn__conn_arm_deadline(redisconn_conn *conn, uint64_t at_us);
+
+/* Formats an argument vector into RESP (*cmd malloc'd, free with
+ * redisFreeCommand). NULL arguments are refused. Returns the length, or -1
+ * (invalid) / -2 (out of memory) like hiredis. */
+int redisconn__conn_format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen);
+
+/* ---- dial.c ------------------------------------------------------------ */
+
+/* Starts opening `conn` (state must be the owner's DIALING): locator, DNS,
+ * connect, AUTH, SELECT. Never reports synchronously: the ready or dead hook
+ * runs later, from the loop or a callback of the connection. */
+void redisconn__dial_start(redisconn_conn *conn);
+
+/* The locator's answer: dial `addr` (copied). */
+void redisconn__dial_to(redisconn_conn *conn, const redisconn__addr *addr);
+
+/* The locator's failure (or any failure before a context exists): the dial
+ * fails with `status` and `msg` (may be NULL); the dead hook runs from the loop. */
+void redisconn__dial_fail(redisconn_conn *conn, int status, const char *msg);
+
+/* The dial deadline passed (the owner's deadline hook asks for this): the
+ * dial fails with CONNECT "connect timeout". */
+void redisconn__dial_timeout(redisconn_conn *conn);
+
+/* Abandons a dial in progress, whatever its stage, giving `status` to what is
+ * pending; the dead hook follows (at once or from the loop). */
+void redisconn__dial_cancel(redisconn_conn *conn, int status);
+
+/* Frees what dial.c created in `env` (the DNS resolver). */
+void redisconn__dial_env_free(redisconn__conn_env *env);
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lease.c: what a borrower does with a leased connection — commands — and
+ * how it comes back: release, draining the commands still in flight, and
+ * resetting what the borrower left behind (DISCARD, UNWATCH, SELECT) or
+ * closing what cannot be reset.
+ */
+#include "pool/internal.h"
+#include "util/clock.h"
+
+#include <stdarg.h>
+
+/* Common argument checks of the public command functions. */
+static int check_leased(const redisconn_conn *conn)
+{
+    if (conn == NULL) return REDISCONN_ERR_INVALID;
+    if (conn->state == CONN_LOST) return REDISCONN_ERR_IO;
+    if (conn->state != CONN_LEASED) return REDISCONN_ERR_STATE;
+    if (conn->broken || conn->ac == NULL) return REDISCONN_ERR_IO;
+    return REDISCONN_OK;
+}
+
+/* Sends a formatted command (freed here) with the pool's command timeout. */
+static int user_send(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, char *cmd,
+                     int len)
+{
+    int rc;
+    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
+    rc = redisconn__conn_send(conn, CMD_USER, cb, privdata, cmd, (size_t)len,
+                              redisconn__deadline_after(conn->pool->opts.command_timeout_ms));
+    redisFreeCommand(cmd);
+    return rc;
+}
+
+int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
+                       va_list ap)
+{
+    char *cmd = NULL;
+    int len, rc = check_leased(conn);
+    if (rc != REDISCONN_OK) return rc;
+    if (fmt == NULL) return REDISCONN_ERR_INVALID;
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    return user_send(conn, cb, privdata, cmd, len);
+}
+
+int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = redisconn_commandv(conn, cb, privdata, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, int argc,
+                           const char **argv, const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len, rc = check_leased(conn);
+    if (rc != REDISCONN_OK) return rc;
+    len = redisconn__conn_format_argv(&cmd, argc, argv, argvlen);
+    return user_send(conn, cb, privdata, cmd, len);
+}
+
+void redisconn_release(redisconn_conn *conn)
+{
+    if (conn == NULL) return;
+    if (conn->state == CONN_LOST || (conn->state == CONN_LEASED &&
+                                     (conn->broken || (conn->inflight == 0 && conn->dirty == 0)))) {
+        redisconn__pool_unlease(conn); /* the common case: straight back */
+        return;
+    }
+    if (conn->state != CONN_LEASED) return; /* released already */
+    redisconn__pool_set_state(conn, CONN_DRAINING);
+    if (conn->inflight == 0) redisconn__lease_recycle(conn);
+}
+
+/* Reply of a reset command (DISCARD / UNWATCH / SELECT). */
+static void on_reset(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
+{
+    (void)privdata;
+    if (status != REDISCONN_OK || reply->type == REDIS_REPLY_ERROR) conn->reset_failed = 1;
+    if (conn->internal > 0 || conn->broken) return; /* more to come, or dying */
+    if (conn->reset_failed) {
+        redisconn__pool_close_conn(conn, CLOSE_DIRTY, REDISCONN_ERR_IO);
+        return;
+    }
+    redisconn__pool_put(conn);
+}
+
+/* Sends what undoes MULTI / WATCH / SELECT. Returns REDISCONN_OK when sent. */
+static int send_reset(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    uint64_t deadline = redisconn__deadline_after(pool->opts.command_timeout_ms);
+    int rc = REDISCONN_OK;
+
+    conn->reset_failed = 0;
+    if (conn->dirty & DIRTY_MULTI)
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "DISCARD");
+    else if (conn->dirty & DIRTY_WATCH)
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "UNWATCH");
+    if (rc == REDISCONN_OK && (conn->dirty & DIRTY_DB))
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "SELECT %d", pool->opts.db);
+    conn->dirty = 0;
+    pool->stats.resets++;
+    return rc;
+}
+
+void redisconn__lease_recycle(redisconn_conn *conn)
+{
+    redisconn_pool *pool = conn->pool;
+    redisconn__pool_set_state(conn, CONN_RESETTING);
+    if (conn->broken) return;
+    if (pool->closed) {
+        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+        return;
+    }
+    if (conn->dirty & DIRTY_CLOSE) {
+        redisconn__log(&pool->log, REDISCONN_LOG_DEBUG,
+                       "redisconn: closing a connection left subscribed or re-authenticated");
+        redisconn__pool_close_conn(conn, CLOSE_DIRTY, REDISCONN_ERR_CLOSED);
+        return;
+    }
+    if (conn->dirty) {
+        if (send_reset(conn) != REDISCONN_OK)
+            redisconn__pool_close_conn(conn, CLOSE_DIRTY, REDISCONN_ERR_IO);
+        return;
+    }
+    redisconn__pool_put(conn);
+}
