@@ -164,11 +164,11 @@ typedef void (*redisconn_reply_cb)(redisconn_conn *conn, int status, redisReply 
  * Sends a command on a leased connection, hiredis format string syntax
  * ("SET %s %b", key, val, len; %b is hiredis's binary-safe pointer + size_t,
  * so no printf format checking is declared). The callback fires exactly once — except for
- * (P)SUBSCRIBE and MONITOR, whose callback fires for every message and then
- * once more with a non-OK status when the connection closes. `cb` may be NULL.
+ * (P)SUBSCRIBE, whose callback fires for every message and then once more
+ * with a non-OK status when the connection closes. `cb` may be NULL.
  *
- * Commands hiredis 0.14 cannot track (SSUBSCRIBE, SUNSUBSCRIBE, HELLO,
- * CLIENT REPLY) are refused with REDISCONN_ERR_UNSUPPORTED. Returns
+ * Commands hiredis 0.14 cannot track (MONITOR, SSUBSCRIBE, SUNSUBSCRIBE,
+ * HELLO, CLIENT REPLY) are refused with REDISCONN_ERR_UNSUPPORTED. Returns
  * REDISCONN_OK, INVALID (bad arguments or format), IO (connection already
  * broken), STATE (connection released) or NOMEM; on error `cb` never fires.
  */
@@ -191,7 +191,7 @@ REDISCONN_EXPORT int redisconn_command_argv(redisconn_conn *conn, redisconn_repl
  * Returns the lease. Commands still in flight complete and call back their
  * owners; the connection is reused only after they drain. A connection left
  * in MULTI or WATCH, or on another database, is reset (DISCARD, UNWATCH,
- * SELECT) before reuse; one left subscribed or monitoring, or broken, is
+ * SELECT) before reuse; one left subscribed or re-authenticated, or broken, is
  * closed. A reusable connection goes straight to the oldest waiter if any.
  * `conn` must not be used after this call. Releasing NULL is a no-op.
  */

@@ -22,6 +22,7 @@ enum { FREE_REQS_MAX = 256 };
 const uint64_t redisconn_wait_bucket_bounds_us[REDISCONN_WAIT_BUCKETS] = {
     100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000, 10000000};
 
+#ifndef NDEBUG /* the tables exist for assert() only */
 #define RS(s) (1u << (s))
 
 static const unsigned req_legal_next[] = {
@@ -31,6 +32,7 @@ static const unsigned req_legal_next[] = {
     [REQ_READY] = RS(REQ_RUNNING),
     [REQ_RUNNING] = RS(REQ_FREE),
 };
+#endif
 
 static void deliver(redisconn__defer_item *item);
 
@@ -53,7 +55,7 @@ static void recycle_record(redisconn_acquire *req)
  * delivery; FREE returns the record to the free list or frees it — the
  * caller must not touch `req` after that.
  */
-static void req_set_state(redisconn_acquire *req, redisconn__req_state to, int front)
+static inline void req_set_state(redisconn_acquire *req, redisconn__req_state to, int front)
 {
     redisconn_pool *pool = req->pool;
     redisconn__req_state from = req->state;
@@ -148,12 +150,6 @@ void redisconn__acquire_assign(redisconn_acquire *req, redisconn_conn *conn)
 void redisconn__acquire_fail(redisconn_acquire *req, int status, const char *msg)
 {
     finish(req, status, msg);
-}
-
-redisconn_acquire *redisconn__acquire_first_waiter(const redisconn_pool *pool)
-{
-    redisconn__link *l = redisconn__list_first(&pool->waiters);
-    return l ? REDISCONN_CONTAINER_OF(l, redisconn_acquire, node) : NULL;
 }
 
 void redisconn__acquire_fail_waiters(redisconn_pool *pool, int status)
@@ -339,8 +335,10 @@ static void deliver(redisconn__defer_item *item)
     }
     req_set_state(req, REQ_RUNNING, 0);
     req->cb(conn, req->status, req->errmsg, req->arg);
-    free(req->errmsg);
-    req->errmsg = NULL;
+    if (req->errmsg != NULL) {
+        free(req->errmsg);
+        req->errmsg = NULL;
+    }
     req_set_state(req, REQ_FREE, 0);
     if (pool->closed) redisconn__pool_kick(pool);
 }

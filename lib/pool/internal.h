@@ -25,6 +25,7 @@
 #ifndef REDISCONN_POOL_INTERNAL_H
 #define REDISCONN_POOL_INTERNAL_H
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "redisconn/pool.h"
@@ -116,10 +117,80 @@ struct redisconn_pool {
 
 /* ---- pool.c: the hub --------------------------------------------------- */
 
-/* The only writer of conn->state: moves `conn` to `state`, linking and
+#ifndef NDEBUG
+/* True when the state machine allows `from` -> `to` (pool.c's table). */
+int redisconn__pool_transition_ok(redisconn__conn_state from, redisconn__conn_state to);
+#endif
+
+/* States in which a connection has (or is getting) a context and counts in
+ * max_active, as a bit mask. */
+#define REDISCONN__CONN_LIVE                                                                       \
+    (~((1u << CONN_NEW) | (1u << CONN_LOST) | (1u << CONN_DEAD)) & ((1u << (CONN_DEAD + 1)) - 1u))
+
+/* The only writer of conn->state: moves `conn` to `to`, linking and
  * unlinking the idle, shared and live lists and keeping every counter.
- * Asserts that the transition is legal. */
-void redisconn__pool_set_state(redisconn_conn *conn, redisconn__conn_state state);
+ * Asserts that the transition is legal. Inline: every acquire and release
+ * makes one or two transitions, and a constant `to` folds half of it. */
+static inline void redisconn__pool_set_state(redisconn_conn *conn, redisconn__conn_state to)
+{
+    redisconn_pool *pool = conn->pool;
+    redisconn__conn_state from = conn->state;
+    unsigned live_from = REDISCONN__CONN_LIVE & (1u << from);
+    unsigned live_to = REDISCONN__CONN_LIVE & (1u << to);
+
+    assert(redisconn__pool_transition_ok(from, to));
+    switch (from) {
+    case CONN_DIALING:
+        pool->dialing--;
+        if (conn->for_shared) pool->shared_dialing--;
+        break;
+    case CONN_IDLE:
+        redisconn__list_remove(&conn->node);
+        pool->idle_n--;
+        break;
+    case CONN_LEASED:
+    case CONN_LOST:
+        pool->in_use--;
+        break;
+    case CONN_SHARED:
+        redisconn__list_remove(&conn->node);
+        pool->shared_n--;
+        break;
+    default:
+        break;
+    }
+    switch (to) {
+    case CONN_DIALING:
+        pool->dialing++;
+        if (conn->for_shared) pool->shared_dialing++;
+        break;
+    case CONN_IDLE:
+        redisconn__list_push_front(&pool->idle, &conn->node);
+        pool->idle_n++;
+        break;
+    case CONN_LEASED:
+    case CONN_LOST:
+        pool->in_use++;
+        break;
+    case CONN_SHARED:
+        redisconn__list_push_back(&pool->shared, &conn->node);
+        pool->shared_n++;
+        break;
+    default:
+        break;
+    }
+    if (live_from && !live_to) {
+        redisconn__list_remove(&conn->all);
+        pool->active--;
+    } else if (live_to && !live_from) {
+        redisconn__list_push_back(&pool->conns, &conn->all);
+        pool->active++;
+    }
+    conn->state = to;
+    assert(pool->idle_n >= 0 && pool->in_use >= 0 && pool->dialing >= 0 && pool->active >= 0 &&
+           pool->shared_n >= 0 && pool->shared_dialing >= 0 &&
+           pool->shared_dialing <= pool->dialing);
+}
 
 /* Opens one more connection (for pool-level commands when `for_shared`).
  * Never fails synchronously: a failure comes back through the dead hook.
@@ -164,7 +235,11 @@ int redisconn__options_check(const redisconn_pool_options *o);
 void redisconn__acquire_assign(redisconn_acquire *req, redisconn_conn *conn);
 
 /* The oldest waiter, or NULL. */
-redisconn_acquire *redisconn__acquire_first_waiter(const redisconn_pool *pool);
+static inline redisconn_acquire *redisconn__acquire_first_waiter(const redisconn_pool *pool)
+{
+    redisconn__link *l = redisconn__list_first(&pool->waiters);
+    return l ? REDISCONN_CONTAINER_OF(l, redisconn_acquire, node) : NULL;
+}
 
 /* Decides that `req` (waiting) fails with `status` and `msg` (copied, may be NULL). */
 void redisconn__acquire_fail(redisconn_acquire *req, int status, const char *msg);
@@ -195,10 +270,11 @@ void redisconn__shared_adopt(redisconn_conn *conn);
 
 /* True when pending pool-level commands have no shared connection to go to
  * and none is being dialed: the next available connection should be adopted. */
-int redisconn__shared_wants_conn(const redisconn_pool *pool);
-
-/* The last outstanding reply of shared `conn` arrived. */
-void redisconn__shared_drained(redisconn_conn *conn);
+static inline int redisconn__shared_wants_conn(const redisconn_pool *pool)
+{
+    return !redisconn__list_empty(&pool->pending) && pool->shared_n == 0 &&
+           pool->shared_dialing == 0;
+}
 
 /* A deadline passed on shared `conn`: abandon or close (see shared.c). */
 void redisconn__shared_deadline(redisconn_conn *conn, uint64_t now);

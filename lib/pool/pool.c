@@ -2,8 +2,9 @@
 /*
  * pool.c: the hub of lib/pool (see internal.h for the layout).
  *
- * It owns the connection state machine — redisconn__pool_set_state() is the
- * only writer of conn->state, of the idle/shared/live lists and of their
+ * It owns the connection state machine — redisconn__pool_set_state() (inline
+ * in internal.h, it is on the hot path; its legal transitions are here) is
+ * the only writer of conn->state, of the idle/shared/live lists and of their
  * counters — and every routing decision about a connection: where a healthy
  * one goes (put), what a death means (dead hook), a failed dial, a passed
  * deadline, close accounting, when to dial. It also holds the pool's life
@@ -20,6 +21,7 @@
 
 #define ST(s) (1u << (s))
 
+#ifndef NDEBUG /* the tables exist for assert() only */
 /* Legal transitions: legal_next[from] has the bit of every allowed `to`. */
 static const unsigned legal_next[] = {
     [CONN_NEW] = ST(CONN_DIALING) | ST(CONN_DEAD),
@@ -39,73 +41,14 @@ static const unsigned legal_next[] = {
     [CONN_LOST] = ST(CONN_DEAD),
     [CONN_DEAD] = 0,
 };
+#endif
 
-/* A live connection has (or is getting) a context and counts in max_active. */
-static int is_live(redisconn__conn_state s)
+#ifndef NDEBUG
+int redisconn__pool_transition_ok(redisconn__conn_state from, redisconn__conn_state to)
 {
-    return s != CONN_NEW && s != CONN_LOST && s != CONN_DEAD;
+    return (legal_next[from] & ST(to)) != 0;
 }
-
-void redisconn__pool_set_state(redisconn_conn *conn, redisconn__conn_state to)
-{
-    redisconn_pool *pool = conn->pool;
-    redisconn__conn_state from = conn->state;
-
-    assert((legal_next[from] & ST(to)) != 0);
-    switch (from) {
-    case CONN_DIALING:
-        pool->dialing--;
-        if (conn->for_shared) pool->shared_dialing--;
-        break;
-    case CONN_IDLE:
-        redisconn__list_remove(&conn->node);
-        pool->idle_n--;
-        break;
-    case CONN_LEASED:
-    case CONN_LOST:
-        pool->in_use--;
-        break;
-    case CONN_SHARED:
-        redisconn__list_remove(&conn->node);
-        pool->shared_n--;
-        break;
-    default:
-        break;
-    }
-    switch (to) {
-    case CONN_DIALING:
-        pool->dialing++;
-        if (conn->for_shared) pool->shared_dialing++;
-        break;
-    case CONN_IDLE:
-        redisconn__list_push_front(&pool->idle, &conn->node);
-        pool->idle_n++;
-        break;
-    case CONN_LEASED:
-    case CONN_LOST:
-        pool->in_use++;
-        break;
-    case CONN_SHARED:
-        redisconn__list_push_back(&pool->shared, &conn->node);
-        pool->shared_n++;
-        break;
-    default:
-        break;
-    }
-    if (is_live(from) != is_live(to)) {
-        if (is_live(to)) {
-            redisconn__list_push_back(&pool->conns, &conn->all);
-            pool->active++;
-        } else {
-            redisconn__list_remove(&conn->all);
-            pool->active--;
-        }
-    }
-    conn->state = to;
-    assert(pool->idle_n >= 0 && pool->in_use >= 0 && pool->dialing >= 0 && pool->active >= 0 &&
-           pool->shared_n >= 0 && pool->shared_dialing >= 0 &&
-           pool->shared_dialing <= pool->dialing);
-}
+#endif
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -296,13 +239,23 @@ static void on_ready(redisconn_conn *conn)
     redisconn__pool_put(conn);
 }
 
-/* The drained hook: the last user or pool-level reply arrived. */
+/* The drained hook: the last user or pool-level reply arrived. A released
+ * lease is recycled; an idle shared connection closes once the pool closed,
+ * else the maintenance timer watches its idle time. */
 static void on_drained(redisconn_conn *conn)
 {
-    if (conn->state == CONN_DRAINING)
+    redisconn_pool *pool = conn->pool;
+    if (conn->state == CONN_DRAINING) {
         redisconn__lease_recycle(conn);
-    else if (conn->state == CONN_SHARED)
-        redisconn__shared_drained(conn);
+        return;
+    }
+    if (conn->state != CONN_SHARED || conn->broken) return;
+    if (pool->closed) {
+        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+        return;
+    }
+    conn->idle_since_us = redisconn__now_us();
+    redisconn__maint_conn(pool, conn);
 }
 
 /* The deadline hook. A leased command that times out closes its connection,

@@ -124,24 +124,6 @@ void redisconn__shared_adopt(redisconn_conn *conn)
     flush_pending(conn->pool);
 }
 
-int redisconn__shared_wants_conn(const redisconn_pool *pool)
-{
-    return !redisconn__list_empty(&pool->pending) && pool->shared_n == 0 &&
-           pool->shared_dialing == 0;
-}
-
-void redisconn__shared_drained(redisconn_conn *conn)
-{
-    redisconn_pool *pool = conn->pool;
-    if (conn->broken) return;
-    if (pool->closed) {
-        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
-        return;
-    }
-    conn->idle_since_us = redisconn__now_us();
-    redisconn__maint_conn(pool, conn);
-}
-
 /* Abandons the first timed-out command still owned by a caller, and tells
  * the caller. Returns 0 when there is none. */
 static int abandon_one(redisconn_conn *conn, uint64_t now, uint64_t grace)

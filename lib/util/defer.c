@@ -8,11 +8,18 @@
 static void on_pass(evutil_socket_t fd, short what, void *arg)
 {
     redisconn__defer *q = arg;
-    redisconn__link batch, *l;
+    redisconn__link batch, *l = q->queue.next;
     int gone = 0;
     (void)fd;
     (void)what;
     q->active = 0;
+    if (l == &q->queue) return; /* every item was canceled */
+    if (l->next == &q->queue) { /* one item (the common case): nothing to detach */
+        redisconn__defer_item *item = REDISCONN_CONTAINER_OF(l, redisconn__defer_item, link);
+        redisconn__list_remove(l);
+        item->fn(item);
+        return;
+    }
     redisconn__list_move(&batch, &q->queue);
     q->batch = &batch;
     q->gone = &gone;

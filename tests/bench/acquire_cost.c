@@ -22,9 +22,9 @@
  *     valgrind --tool=callgrind --instr-atstart=no ./acquire_cost ...
  * and divide the dump's total by K for the whole pair (pool + libevent loop
  * pass + this harness); add --toggle-collect=redisconn_pool_acquire
- * --toggle-collect=redisconn_release --toggle-collect=on_async for the pool's
- * own share (on_async is the pool's deferred-event handler, which delivers
- * acquire callbacks; the share includes what those functions call: libevent's
+ * --toggle-collect=redisconn_release --toggle-collect=on_pass for the pool's
+ * own share (on_pass is the pool's defer-queue pass, lib/util/defer.c, which
+ * delivers acquire callbacks; the share includes what those functions call: libevent's
  * event_active() and this program's 5-instruction callback). Without valgrind the client requests
  * are no-ops and the program prints the native time per pair.
  *
