@@ -17,7 +17,7 @@ typedef struct ev_adapter {
     redisconn__defer *defer;
     redisconn__defer_item flush; /* posted by the first command of an iteration */
     redisconn__timer timer;      /* the owner's deadline */
-    const redisconn__ev_hooks *hooks;
+    const redisconn__adapter_hooks *hooks;
     void *owner;
     int *destroyed; /* points at a stack flag while a hiredis call is running */
     unsigned reading : 1;
@@ -150,7 +150,7 @@ static void free_adapter(ev_adapter *e)
 static void ev_cleanup(void *privdata)
 {
     ev_adapter *e = privdata;
-    const redisconn__ev_hooks *hooks = e->hooks;
+    const redisconn__adapter_hooks *hooks = e->hooks;
     void *owner = e->owner;
     if (e->destroyed) *e->destroyed = 1;
     e->ac->ev.data = NULL;
@@ -158,8 +158,9 @@ static void ev_cleanup(void *privdata)
     hooks->on_cleanup(owner);
 }
 
-int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base, redisconn__defer *defer,
-                         const redisconn__ev_hooks *hooks, void *owner)
+int redisconn__adapter_attach(redisAsyncContext *ac, struct event_base *base,
+                              redisconn__defer *defer, const redisconn__adapter_hooks *hooks,
+                              void *owner)
 {
     ev_adapter *e;
     evutil_socket_t fd = ac->c.fd;
@@ -187,7 +188,7 @@ int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base, redisco
     return 0;
 }
 
-void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us)
+void redisconn__adapter_deadline(redisAsyncContext *ac, uint64_t deadline_us)
 {
     ev_adapter *e = ac->ev.data;
     if (e == NULL) return;

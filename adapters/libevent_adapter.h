@@ -27,24 +27,25 @@
 
 struct event_base;
 
-typedef struct redisconn__ev_hooks {
-    /* The deadline set with redisconn__ev_deadline() passed. Runs from the
+typedef struct redisconn__adapter_hooks {
+    /* The deadline set with redisconn__adapter_deadline() passed. Runs from the
      * loop, outside any hiredis call: the owner may free the context here. */
     void (*on_deadline)(void *owner);
     /* hiredis is freeing the context (after running pending callbacks with
      * NULL replies). The adapter's memory is already released; the owner must
      * not touch the context after returning and must not free it. */
     void (*on_cleanup)(void *owner);
-} redisconn__ev_hooks;
+} redisconn__adapter_hooks;
 
 /* Attaches `ac` to `base`; flushes run from `defer`. Returns 0, or -1 on out
  * of memory or when `ac` already has an adapter. `hooks` and `defer` must
  * outlive the context. */
-int redisconn__ev_attach(redisAsyncContext *ac, struct event_base *base, redisconn__defer *defer,
-                         const redisconn__ev_hooks *hooks, void *owner);
+int redisconn__adapter_attach(redisAsyncContext *ac, struct event_base *base,
+                              redisconn__defer *defer, const redisconn__adapter_hooks *hooks,
+                              void *owner);
 
 /* Arms the deadline timer to fire at `deadline_us` (redisconn__now_us() clock)
  * unless it is already armed for an earlier time. 0 disarms it. */
-void redisconn__ev_deadline(redisAsyncContext *ac, uint64_t deadline_us);
+void redisconn__adapter_deadline(redisAsyncContext *ac, uint64_t deadline_us);
 
 #endif

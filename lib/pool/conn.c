@@ -126,7 +126,7 @@ uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn)
 
 void redisconn__conn_arm_deadline(redisconn_conn *conn, uint64_t at_us)
 {
-    if (conn->ac != NULL && at_us != 0) redisconn__ev_deadline(conn->ac, at_us);
+    if (conn->ac != NULL && at_us != 0) redisconn__adapter_deadline(conn->ac, at_us);
 }
 
 /* Adapter timer: a deadline of some pending command may have passed. The
@@ -139,7 +139,7 @@ static void on_deadline(void *owner)
     if (next == 0 || conn->ac == NULL) return;
     now = redisconn__now_us();
     if (next > now) {
-        redisconn__ev_deadline(conn->ac, next);
+        redisconn__adapter_deadline(conn->ac, next);
         return;
     }
     conn->env->hooks->deadline(conn, now);
@@ -160,11 +160,11 @@ static void on_cleanup(void *owner)
     redisconn__conn_dead(owner);
 }
 
-static const redisconn__ev_hooks conn_ev_hooks = {on_deadline, on_cleanup};
+static const redisconn__adapter_hooks conn_ev_hooks = {on_deadline, on_cleanup};
 
 int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac)
 {
-    if (redisconn__ev_attach(ac, conn->env->base, conn->env->defer, &conn_ev_hooks, conn) != 0)
+    if (redisconn__adapter_attach(ac, conn->env->base, conn->env->defer, &conn_ev_hooks, conn) != 0)
         return -1;
     ac->data = conn;
     conn->ac = ac;
@@ -229,7 +229,7 @@ int redisconn__conn_send(redisconn_conn *conn, redisconn__cmd_kind kind, redisco
         conn->internal++;
     else
         conn->inflight++;
-    if (deadline_us) redisconn__ev_deadline(conn->ac, deadline_us);
+    if (deadline_us) redisconn__adapter_deadline(conn->ac, deadline_us);
     return REDISCONN_OK;
 }
 
