@@ -3,7 +3,7 @@
  * per-namespace caches), and get / set on it bounded by the context.
  */
 #include "redisconn/blobcache.h"
-#include "server/ctxop.h"
+#include "server/context/ctxop.h"
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
 #include "redisconn/blobcache.h"
 #include "redisconn/metrics.h"
 #include "redisconn/redisconn.h"
-#include "server/admin.h"
-#include "server/server_internal.h"
+#include "server/redis/admin.h"
+#include "server/host/host_internal.h"
 
 #include <stdlib.h>
 

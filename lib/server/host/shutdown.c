@@ -10,7 +10,7 @@
  *             finishing with redisconn_cleanup_done(); then free the server
  *             and call the completion callback.
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <stdlib.h>
 #include <sys/time.h>

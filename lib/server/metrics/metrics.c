@@ -2,7 +2,7 @@
  * metrics.c: the registry — creation, validation of names, registration of
  * families (counters, gauges, histograms) and lookup by name.
  */
-#include "server/metrics_internal.h"
+#include "server/metrics/metrics_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * ctxop.c: operations bound to a context (see ctxop.h). The state says who
  * may still deliver: the early event, the context listener or the work.
  */
-#include "server/ctxop.h"
+#include "server/context/ctxop.h"
 
 #include <stdlib.h>
 

@@ -3,7 +3,7 @@
  * time (see tokens.h). Entries keep their token zero-padded to the full
  * width, so that every comparison reads the same number of bytes.
  */
-#include "server/tokens.h"
+#include "server/redis/tokens.h"
 #include "redisconn/common.h"
 
 #include <errno.h>

@@ -16,10 +16,10 @@
  * Every call is logged as a warning with the caller's identity ("anonymous"
  * without a valid token) and the outcome; never the token.
  */
-#include "server/admin.h"
+#include "server/redis/admin.h"
 #include "redisconn/redisconn.h"
-#include "server/server_internal.h"
-#include "server/tokens.h"
+#include "server/host/host_internal.h"
+#include "server/redis/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * metrics_series.c: series of a family — lookup by label values, creation on
  * first use, updates of counters, gauges and histograms, removal.
  */
-#include "server/metrics_internal.h"
+#include "server/metrics/metrics_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

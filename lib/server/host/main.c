@@ -2,7 +2,7 @@
  * main.c: redisconn_server_main(), the seed's server.Main: flags, startup,
  * SIGINT/SIGTERM, graceful shutdown, exit code.
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * the server cancels it). It is freed by the handler's reply, which also
  * cancels its context.
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * (the last one le="+Inf"), then <name>_sum and <name>_count. Every line ends
  * with '\n'.
  */
-#include "server/metrics_internal.h"
+#include "server/metrics/metrics_internal.h"
 
 #include <math.h>
 #include <stdio.h>

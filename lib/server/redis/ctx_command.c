@@ -8,7 +8,7 @@
  * whenever it comes, is dropped (ctxop.h).
  */
 #include "redisconn/redisconn.h"
-#include "server/ctxop.h"
+#include "server/context/ctxop.h"
 
 #include <stdarg.h>
 #include <stddef.h>

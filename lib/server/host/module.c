@@ -2,7 +2,7 @@
  * module.c: the process-wide module-name registry and the dependency order
  * of a server's modules.
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

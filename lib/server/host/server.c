@@ -2,7 +2,7 @@
  * server.c: the server's options, creation, startup (modules in dependency
  * order, then the listener), logging and final free.
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * host.c: the services a module gets from the server during initialization
  * (cleanups live in shutdown.c, beside the machinery that runs them).
  */
-#include "server/server_internal.h"
+#include "server/host/host_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
