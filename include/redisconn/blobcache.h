@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "server_status.h"
 #include "context.h"
 
 #ifdef __cplusplus

@@ -20,6 +20,7 @@
 #define REDISCONN_REDISCONN_H
 
 #include "common.h"
+#include "server_status.h"
 #include "context.h"
 #include "flags.h"
 #include "module.h"
