@@ -69,7 +69,7 @@ static void on_set(int status, void *arg)
 
 /*
  * Allocates the operation and finds the cache. REDISCONN_OK: start it now
- * on `*cache`; REDISCONN__CTXOP_EARLY: its status is on its way; an error:
+ * on `*cache`; REDISCONN__CTXOP_EARLY_RC: its status is on its way; an error:
  * nothing was kept, nobody is called.
  */
 static int prepare(redisconn_ctx *ctx, const char *ns, redisconn_blobcache_get_cb get_cb,
@@ -82,14 +82,14 @@ static int prepare(redisconn_ctx *ctx, const char *ns, redisconn_blobcache_get_c
     c->get_cb = get_cb;
     c->set_cb = set_cb;
     c->arg = arg;
-    redisconn__ctxop_init(&c->op, ctx, op_fail);
+    redisconn__ctxop_init(&c->op, ctx, op_fail, NULL); /* cache work runs to its end */
     if (f == NULL) return redisconn__ctxop_fail_later(&c->op, REDISCONN_ERR_NOT_CONFIGURED);
     if ((*cache = redisconn_blobcache_factory_get(f, ns)) == NULL) {
         redisconn__ctxop_free(&c->op);
         return REDISCONN_ERR_NOMEM; /* the namespace was checked: making it failed */
     }
     *out = c;
-    return redisconn__ctxop_begin(&c->op);
+    return redisconn__ctxop_begin(&c->op, NULL);
 }
 
 /* Arguments checked first: an invalid call never schedules anything. */

@@ -6,12 +6,21 @@
  * — the nearest cancelable node up the chain, itself included, or the
  * background root — and to the root. Only owners carry state that changes:
  * their error, their waiting listeners and their cancelable children. A value
- * node asks its owner. Cancellation walks down the children lists; the root
- * owns one event that delivers every listener of its tree from the loop.
+ * node asks its owner. Cancellation walks down the children lists.
+ *
+ * Deferral. The root owns the tree's defer queue (util/defer.h), the one
+ * queue of the tree's event_base for the whole server layer: done-listeners
+ * post themselves to it, and so do the context operations (ctxop.c), the
+ * server's shutdown steps (host/shutdown.c) — whatever holds a reference to
+ * a context of the tree while its item is queued, which keeps the root and
+ * its queue alive (context_internal.h).
  */
-#include "redisconn/context.h"
+#include "server/context/context_internal.h"
+#include "util/clock.h"
 #include "util/list.h"
+#include "util/timer.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -19,23 +28,28 @@
 
 enum ctx_kind { CTX_BACKGROUND, CTX_VALUE, CTX_CANCEL };
 
-enum listener_state { LISTENER_WAITING, LISTENER_QUEUED, LISTENER_RUNNING };
+enum listener_state {
+    LISTENER_WAITING, /* on its owner's listeners: the context is not done */
+    LISTENER_QUEUED,  /* posted to the root's defer queue */
+    LISTENER_RUNNING, /* its callback runs; freed when it returns */
+};
 
 struct redisconn_canceler {
     redisconn_ctx *ctx;
 };
 
 struct redisconn_ctx_listener {
-    redisconn__link node; /* owner->listeners while waiting, root->ready once queued */
-    redisconn_ctx *ctx;   /* reference */
+    redisconn__link node;       /* owner->listeners while waiting */
+    redisconn__defer_item item; /* in the root's defer queue once queued */
+    redisconn_ctx *ctx;         /* reference: keeps the root and its queue alive */
     redisconn_ctx_done_cb cb;
     void *arg;
-    int state;
+    enum listener_state state;
 };
 
 struct redisconn_ctx {
     unsigned refs;
-    int kind;
+    enum ctx_kind kind;
     redisconn_ctx *parent; /* reference; NULL for the root */
     redisconn_ctx *owner;  /* ancestor-or-self, kept alive by the parent chain */
     redisconn_ctx *root;   /* ditto */
@@ -50,61 +64,81 @@ struct redisconn_ctx {
     redisconn__link children;  /* CTX_CANCEL nodes owned by this one, not yet done */
     redisconn__link sibling;   /* in the parent owner's children */
     redisconn__link listeners; /* waiting for this node to be done */
-    struct event *timer;       /* deadline */
+    redisconn__timer timer;    /* the deadline of a _with_deadline node (unarmed elsewhere) */
     redisconn_canceler canceler;
-    /* CTX_BACKGROUND */
-    struct event_base *base;
-    struct event *fire_ev;
-    redisconn__link ready; /* listeners due, delivered by fire_ev */
 };
 
-static void on_fire(evutil_socket_t fd, short what, void *arg);
+/* A CTX_BACKGROUND node: the root of a tree and what only the root has. */
+typedef struct ctx_root {
+    redisconn_ctx node; /* first: a root's node and the root convert by casts */
+    struct event_base *base;
+    redisconn__defer defer; /* the tree's defer queue */
+} ctx_root;
 
-/* Allocates a node under `parent`, inheriting root, owner and deadline. */
-static redisconn_ctx *node_new(redisconn_ctx *parent, int kind)
+static ctx_root *root_of(const redisconn_ctx *c)
 {
-    redisconn_ctx *c = calloc(1, sizeof(*c));
+    return (ctx_root *)(void *)c->root;
+}
+
+static void on_deadline(void *arg);
+
+/* Allocates `size` bytes for a node under `parent` (NULL: a root),
+ * inheriting root, owner and deadline. */
+static redisconn_ctx *node_new(redisconn_ctx *parent, enum ctx_kind kind, size_t size)
+{
+    redisconn_ctx *c = calloc(1, size);
     if (c == NULL) return NULL;
     c->refs = 1;
     c->kind = kind;
     redisconn__list_init(&c->children);
     redisconn__list_init(&c->listeners);
-    redisconn__list_init(&c->ready);
     if (parent == NULL) return c;
     c->parent = redisconn_ctx_ref(parent);
     c->root = parent->root;
     c->owner = kind == CTX_CANCEL ? c : parent->owner;
     c->has_deadline = parent->has_deadline;
     c->deadline_ms = parent->deadline_ms;
+    redisconn__timer_init(&c->timer, root_of(parent)->base, on_deadline, c);
     return c;
 }
 
 /* Frees one node whose last reference is gone (never a node with children
- * or listeners: those hold references to it). */
+ * or listeners: those hold references to it). Freeing the root destroys its
+ * defer queue, possibly from inside one of its passes (defer.h allows it):
+ * nothing is queued then, since every queued item holds a reference. */
 static void node_free(redisconn_ctx *c)
 {
-    if (c->timer) event_free(c->timer);
+    assert(redisconn__list_empty(&c->listeners) && redisconn__list_empty(&c->children));
+    redisconn__timer_destroy(&c->timer);
     redisconn__list_remove(&c->sibling);
     if (c->free_fn) c->free_fn(c->value);
-    if (c->fire_ev) event_free(c->fire_ev);
+    if (c->kind == CTX_BACKGROUND) redisconn__defer_destroy(&root_of(c)->defer);
     free(c);
 }
 
-/* A root node: never done; owns the event that delivers its tree's listeners. */
+/* A root node: never done; owns its tree's defer queue. */
 redisconn_ctx *redisconn_ctx_background(struct event_base *base)
 {
+    ctx_root *r;
     redisconn_ctx *c;
     if (base == NULL) return NULL;
-    c = node_new(NULL, CTX_BACKGROUND);
+    c = node_new(NULL, CTX_BACKGROUND, sizeof(ctx_root));
     if (c == NULL) return NULL;
     c->owner = c->root = c;
-    c->base = base;
-    c->fire_ev = event_new(base, -1, 0, on_fire, c);
-    if (c->fire_ev == NULL) {
+    r = root_of(c);
+    r->base = base;
+    redisconn__timer_init(&c->timer, base, on_deadline, c); /* never armed */
+    if (redisconn__defer_init(&r->defer, base) != 0) {
         free(c);
         return NULL;
     }
     return c;
+}
+
+/* The root's queue: any node of the tree leads to it. */
+redisconn__defer *redisconn__context_defer(const redisconn_ctx *ctx)
+{
+    return &root_of(ctx)->defer;
 }
 
 /* One more reference; NULL stays NULL. */
@@ -124,10 +158,26 @@ void redisconn_ctx_unref(redisconn_ctx *ctx)
     }
 }
 
-/* Schedules delivery of the root's ready listeners on the next loop pass. */
-static void schedule(redisconn_ctx *root)
+/*
+ * A due listener, run by the root's defer queue: its callback, then it is
+ * freed. Dropping its reference may free the whole tree, queue included.
+ */
+static void on_listener_due(redisconn__defer_item *item)
 {
-    if (!redisconn__list_empty(&root->ready)) event_active(root->fire_ev, EV_TIMEOUT, 1);
+    redisconn_ctx_listener *lis = REDISCONN_CONTAINER_OF(item, redisconn_ctx_listener, item);
+    redisconn_ctx *ctx = lis->ctx;
+    assert(lis->state == LISTENER_QUEUED);
+    lis->state = LISTENER_RUNNING;
+    lis->cb(ctx, redisconn_ctx_err(ctx), lis->arg);
+    free(lis);
+    redisconn_ctx_unref(ctx);
+}
+
+/* Posts a listener whose context is done; it runs on the next pass. */
+static void listener_queue(redisconn_ctx_listener *lis)
+{
+    lis->state = LISTENER_QUEUED;
+    redisconn__defer_post(redisconn__context_defer(lis->ctx), &lis->item, on_listener_due);
 }
 
 /*
@@ -139,45 +189,15 @@ static void ctx_finish(redisconn_ctx *c, int err)
     redisconn__link *l;
     if (c->err != REDISCONN_OK) return;
     c->err = err;
-    if (c->timer) event_del(c->timer);
+    redisconn__timer_disarm(&c->timer);
     while ((l = redisconn__list_first(&c->listeners)) != NULL) {
         redisconn__list_remove(l);
-        REDISCONN_CONTAINER_OF(l, redisconn_ctx_listener, node)->state = LISTENER_QUEUED;
-        redisconn__list_push_back(&c->root->ready, l);
+        listener_queue(REDISCONN_CONTAINER_OF(l, redisconn_ctx_listener, node));
     }
-    schedule(c->root);
     while ((l = redisconn__list_first(&c->children)) != NULL) {
         redisconn__list_remove(l);
         ctx_finish(REDISCONN_CONTAINER_OF(l, redisconn_ctx, sibling), err);
     }
-}
-
-/*
- * Runs the listeners queued before this pass. Holds a reference to the root
- * meanwhile, so a callback dropping the last outside reference is safe.
- */
-static void on_fire(evutil_socket_t fd, short what, void *arg)
-{
-    redisconn_ctx *root = arg;
-    redisconn__link batch, *l;
-    (void)fd;
-    (void)what;
-    if (redisconn__list_empty(&root->ready)) return;
-    redisconn_ctx_ref(root);
-    batch.next = root->ready.next;
-    batch.prev = root->ready.prev;
-    batch.next->prev = batch.prev->next = &batch;
-    redisconn__list_init(&root->ready);
-    while ((l = redisconn__list_first(&batch)) != NULL) {
-        redisconn_ctx_listener *lis = REDISCONN_CONTAINER_OF(l, redisconn_ctx_listener, node);
-        redisconn_ctx *ctx = lis->ctx;
-        redisconn__list_remove(l);
-        lis->state = LISTENER_RUNNING;
-        lis->cb(ctx, redisconn_ctx_err(ctx), lis->arg);
-        free(lis);
-        redisconn_ctx_unref(ctx);
-    }
-    redisconn_ctx_unref(root);
 }
 
 redisconn_ctx *redisconn_ctx_with_value(redisconn_ctx *parent, const void *key, void *value,
@@ -185,7 +205,7 @@ redisconn_ctx *redisconn_ctx_with_value(redisconn_ctx *parent, const void *key, 
 {
     redisconn_ctx *c;
     if (parent == NULL || key == NULL) return NULL;
-    c = node_new(parent, CTX_VALUE);
+    c = node_new(parent, CTX_VALUE, sizeof(*c));
     if (c == NULL) return NULL;
     c->key = key;
     c->value = value;
@@ -205,7 +225,7 @@ void *redisconn_ctx_value(const redisconn_ctx *ctx, const void *key)
  * linked into the parent owner's children (the root never cancels). */
 static redisconn_ctx *cancel_node_new(redisconn_ctx *parent)
 {
-    redisconn_ctx *c = node_new(parent, CTX_CANCEL);
+    redisconn_ctx *c = node_new(parent, CTX_CANCEL, sizeof(*c));
     redisconn_ctx *owner = parent->owner;
     if (c == NULL) return NULL;
     if (owner->err != REDISCONN_OK)
@@ -235,18 +255,16 @@ redisconn_ctx *redisconn_ctx_with_cancel(redisconn_ctx *parent, redisconn_cancel
 }
 
 /* The deadline timer: finishes the node (and its subtree) with DEADLINE. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+static void on_deadline(void *arg)
 {
-    (void)fd;
-    (void)what;
     ctx_finish(arg, REDISCONN_ERR_DEADLINE);
 }
 
-/* Arms the node's deadline timer, or finishes it if the deadline passed. */
+/* Arms the node's deadline timer for the time left on the base's clock, or
+ * finishes it if the deadline passed. -1 when out of memory. */
 static int arm_deadline(redisconn_ctx *c, int64_t deadline_ms)
 {
     int64_t rem = deadline_ms - redisconn_ctx_now_ms(c);
-    struct timeval tv;
     c->has_deadline = 1;
     c->deadline_ms = deadline_ms;
     if (c->err != REDISCONN_OK) return 0;
@@ -254,11 +272,7 @@ static int arm_deadline(redisconn_ctx *c, int64_t deadline_ms)
         ctx_finish(c, REDISCONN_ERR_DEADLINE);
         return 0;
     }
-    c->timer = evtimer_new(c->root->base, on_deadline, c);
-    if (c->timer == NULL) return -1;
-    tv.tv_sec = (time_t)(rem / 1000);
-    tv.tv_usec = (suseconds_t)((rem % 1000) * 1000);
-    return evtimer_add(c->timer, &tv);
+    return redisconn__timer_arm(&c->timer, redisconn__deadline_after(rem));
 }
 
 redisconn_ctx *redisconn_ctx_with_deadline(redisconn_ctx *parent, int64_t deadline_ms,
@@ -315,14 +329,14 @@ int redisconn_ctx_deadline(const redisconn_ctx *ctx, int64_t *out)
 int64_t redisconn_ctx_now_ms(const redisconn_ctx *ctx)
 {
     struct timeval tv = {0, 0};
-    if (ctx == NULL || event_gettime_monotonic(ctx->root->base, &tv) != 0) return 0;
+    if (ctx == NULL || event_gettime_monotonic(root_of(ctx)->base, &tv) != 0) return 0;
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* The base of the root. */
 struct event_base *redisconn_ctx_base(const redisconn_ctx *ctx)
 {
-    return ctx ? ctx->root->base : NULL;
+    return ctx ? root_of(ctx)->base : NULL;
 }
 
 redisconn_ctx_listener *redisconn_ctx_on_done(redisconn_ctx *ctx, redisconn_ctx_done_cb cb,
@@ -340,11 +354,9 @@ redisconn_ctx_listener *redisconn_ctx_on_done(redisconn_ctx *ctx, redisconn_ctx_
     if (owner->err == REDISCONN_OK) {
         lis->state = LISTENER_WAITING;
         redisconn__list_push_back(&owner->listeners, &lis->node);
-        return lis;
+    } else {
+        listener_queue(lis);
     }
-    lis->state = LISTENER_QUEUED;
-    redisconn__list_push_back(&ctx->root->ready, &lis->node);
-    schedule(ctx->root);
     return lis;
 }
 
@@ -355,7 +367,8 @@ int redisconn_ctx_listener_remove(redisconn_ctx_listener *listener)
     if (listener == NULL) return REDISCONN_ERR_INVALID;
     if (listener->state == LISTENER_RUNNING) return REDISCONN_ERR_STATE;
     ctx = listener->ctx;
-    redisconn__list_remove(&listener->node);
+    redisconn__list_remove(&listener->node);  /* WAITING */
+    redisconn__defer_cancel(&listener->item); /* QUEUED */
     free(listener);
     redisconn_ctx_unref(ctx);
     return REDISCONN_OK;

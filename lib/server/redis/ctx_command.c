@@ -46,7 +46,8 @@ static int map_status(const redisconn__ctxop *op, int status)
     return status;
 }
 
-/* The pool's answer: delivered unless the context ended first. */
+/* The pool's answer: delivered unless the context ended first (then the
+ * reply, freed by the pool when we return, is simply dropped). */
 static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     ctx_cmd *c = privdata;
@@ -57,27 +58,21 @@ static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *
 
 /*
  * Allocates the command and decides how it starts. REDISCONN_OK: send it
- * now on `*pool` with `*timeout` (0: the pool's); REDISCONN__CTXOP_EARLY:
+ * now on `*pool` with `*timeout` (0: the pool's); REDISCONN__CTXOP_EARLY_RC:
  * its status is on its way; an error: nothing was kept, nobody is called.
  */
 static int prepare(redisconn_ctx *ctx, redisconn_reply_cb cb, void *privdata, ctx_cmd **out,
                    redisconn_pool **pool, int64_t *timeout)
 {
-    int64_t deadline;
     int rc;
     ctx_cmd *c = calloc(1, sizeof(*c));
     if (c == NULL) return REDISCONN_ERR_NOMEM;
     c->cb = cb;
     c->privdata = privdata;
-    redisconn__ctxop_init(&c->op, ctx, cmd_fail);
+    redisconn__ctxop_init(&c->op, ctx, cmd_fail, NULL); /* a sent command cannot be withdrawn */
     *pool = redisconn_get_pool(ctx);
-    *timeout = 0;
     if (*pool == NULL) return redisconn__ctxop_fail_later(&c->op, REDISCONN_ERR_NOT_CONFIGURED);
-    if (redisconn_ctx_err(ctx) == REDISCONN_OK && redisconn_ctx_deadline(ctx, &deadline)) {
-        *timeout = deadline - redisconn_ctx_now_ms(ctx);
-        if (*timeout <= 0) return redisconn__ctxop_fail_later(&c->op, REDISCONN_ERR_DEADLINE);
-    }
-    rc = redisconn__ctxop_begin(&c->op);
+    rc = redisconn__ctxop_begin(&c->op, timeout);
     if (rc == REDISCONN_OK) *out = c;
     return rc;
 }
