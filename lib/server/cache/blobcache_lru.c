@@ -8,19 +8,23 @@
  * lives as long as some view refers to it.
  *
  * Results are computed when get / set is called (a get copies the value), and
- * delivered by a one-shot event made active on the base: the callback runs
- * from the loop, never inside the call, and needs nothing from the cache, so
- * freeing the cache meanwhile is harmless.
+ * delivered from the loop, never inside the call: the operation is posted to
+ * the store's defer queue (util/defer.h) — the store is the owner on its
+ * event_base, ONE queue (one libevent event) for all its namespaces and
+ * operations, since a cache call carries no context whose tree's queue it
+ * could use. An operation in flight holds a reference to the store, so
+ * freeing the cache meanwhile is harmless: the store (queue included) goes
+ * with the last view or operation.
  */
 #include "redisconn/blobcache.h"
 #include "util/clock.h"
-#include "util/list.h"
+#include "util/defer.h"
 #include "util/hashtab.h"
+#include "util/list.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/event.h>
 
 typedef struct lru_entry {
     redisconn__hentry hent; /* key: data[0 .. keylen) */
@@ -31,11 +35,11 @@ typedef struct lru_entry {
 } lru_entry;
 
 typedef struct lru_store {
-    struct event_base *base;
+    redisconn__defer defer; /* delivers the operations' callbacks */
     size_t max_bytes, used;
     redisconn__htab table;
     redisconn__link recency; /* most recent first */
-    unsigned refs;           /* views */
+    unsigned refs;           /* views + operations in flight */
 } lru_store;
 
 typedef struct lru_view {
@@ -44,9 +48,10 @@ typedef struct lru_view {
     char prefix[]; /* "<ns>:", not NUL-terminated */
 } lru_view;
 
-/* An operation's result, waiting for its event. */
+/* An operation's result, waiting in the store's defer queue. */
 typedef struct lru_op {
-    struct event *ev;
+    redisconn__defer_item item;
+    lru_store *store; /* reference */
     redisconn_blobcache_get_cb get_cb;
     redisconn_blobcache_set_cb set_cb;
     void *arg;
@@ -61,39 +66,40 @@ typedef struct lru_op {
 /* Keys and values larger than this are refused (keeps size sums exact). */
 #define MAX_BLOB (SIZE_MAX / 4)
 
+static void store_unref(lru_store *s);
+
 /* ---- deferred delivery ----------------------------------------------------- */
 
-/* Runs the callback once and frees the operation. */
-static void on_op(evutil_socket_t fd, short what, void *arg)
+/* Runs the callback once, frees the operation, then drops its reference
+ * (which may free the store and its queue, from inside the pass). */
+static void on_op(redisconn__defer_item *item)
 {
-    lru_op *op = arg;
-    (void)fd;
-    (void)what;
-    event_free(op->ev);
+    lru_op *op = REDISCONN_CONTAINER_OF(item, lru_op, item);
+    lru_store *s = op->store;
     if (op->get_cb != NULL)
         op->get_cb(op->status, op->status == REDISCONN_OK ? op->value : NULL, op->len, op->arg);
     else if (op->set_cb != NULL)
         op->set_cb(op->status, op->arg);
     free(op);
+    store_unref(s);
 }
 
-/* An operation with room for `len` value bytes and its (inactive) event. */
-static lru_op *op_new(const lru_store *s, size_t len)
+/* An operation with room for `len` value bytes, holding a reference to the
+ * store; NULL when out of memory. */
+static lru_op *op_new(lru_store *s, size_t len)
 {
     lru_op *op;
     if ((op = calloc(1, sizeof(*op) + len)) == NULL) return NULL;
-    if ((op->ev = event_new(s->base, -1, 0, on_op, op)) == NULL) {
-        free(op);
-        return NULL;
-    }
+    op->store = s;
+    s->refs++;
     return op;
 }
 
-/* Makes the callback due at the next loop iteration (never now). */
+/* Makes the callback due on the store's next pass (never now). */
 static void op_deliver(lru_op *op, int status)
 {
     op->status = status;
-    event_active(op->ev, EV_TIMEOUT, 1);
+    redisconn__defer_post(&op->store->defer, &op->item, on_op);
 }
 
 /* ---- the store ------------------------------------------------------------- */
@@ -151,14 +157,17 @@ static void store_put(lru_store *s, lru_entry *e)
     s->used += cost;
 }
 
-/* Drops a view's reference; the last one frees every entry and the store. */
+/* Drops a view's or an operation's reference; the last one frees every
+ * entry, the queue (nothing is queued then) and the store. */
 static void store_unref(lru_store *s)
 {
     redisconn__link *l;
+    assert(s->refs > 0);
     if (--s->refs > 0) return;
     while ((l = redisconn__list_first(&s->recency)) != NULL)
         entry_drop(s, REDISCONN_CONTAINER_OF(l, lru_entry, link));
     redisconn__htab_destroy(&s->table);
+    redisconn__defer_destroy(&s->defer);
     free(s);
 }
 
@@ -167,9 +176,9 @@ static void store_unref(lru_store *s)
 /* Absolute expiry for a ttl; 0 (never) for no ttl or one beyond the clock. */
 static uint64_t expiry(int64_t ttl_ms)
 {
-    uint64_t now = redisconn__now_us(), ttl = (uint64_t)ttl_ms;
-    if (ttl_ms <= 0 || ttl > (UINT64_MAX - now) / 1000u) return 0;
-    return now + ttl * 1000u;
+    uint64_t now = redisconn__now_us();
+    if (ttl_ms <= 0 || (uint64_t)ttl_ms > (UINT64_MAX - now) / 1000u) return 0;
+    return redisconn__deadline_at(now, ttl_ms);
 }
 
 /* Stores now, calls back from the loop; NOMEM leaves the store untouched. */
@@ -287,10 +296,15 @@ redisconn_blobcache *redisconn_blobcache_lru_new(struct event_base *base, size_t
         free(s);
         return NULL;
     }
-    s->base = base;
+    if (redisconn__defer_init(&s->defer, base) != 0) {
+        redisconn__htab_destroy(&s->table);
+        free(s);
+        return NULL;
+    }
     s->max_bytes = max_bytes;
     redisconn__list_init(&s->recency);
     if ((c = view_new(s, ns)) == NULL) {
+        redisconn__defer_destroy(&s->defer);
         redisconn__htab_destroy(&s->table);
         free(s);
     }
