@@ -2,7 +2,7 @@
  * metrics_series.c: series of a family — lookup by label values, creation on
  * first use, updates of counters, gauges and histograms, removal.
  */
-#include "server/metrics/metrics_internal.h"
+#include "server/metrics/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -206,24 +206,21 @@ int redisconn_histogram_set(redisconn_histogram *h, const char *const *label_val
     return REDISCONN_OK;
 }
 
-/* Unlinks and frees one series of a labeled family. */
-int redisconn_metrics_remove_series(redisconn_metrics *m, const char *name,
-                                    const char *const *label_values)
+/* The series of `f` with these label values, unlinked and freed. */
+int redisconn__series_remove(redisconn__family *f, const char *const *label_values)
 {
     char stack[STACK_KEY], *key = NULL;
     size_t keylen = 0;
-    redisconn__family *f;
     redisconn__hentry *e;
-    int rc = redisconn__metrics_family(m, name, &f);
-
+    redisconn__series *s;
+    int rc = make_key(f, label_values, stack, &key, &keylen);
     if (rc != REDISCONN_OK) return rc;
-    if (f->nlabels == 0) return REDISCONN_ERR_INVALID;
-    if ((rc = make_key(f, label_values, stack, &key, &keylen)) != REDISCONN_OK) return rc;
     e = redisconn__htab_find(&f->series, key, keylen);
     if (key != stack) free(key);
     if (e == NULL) return REDISCONN_ERR_INVALID;
+    s = REDISCONN_CONTAINER_OF(e, redisconn__series, entry);
     redisconn__htab_remove(&f->series, e);
-    redisconn__list_remove(&REDISCONN_CONTAINER_OF(e, redisconn__series, entry)->link);
-    redisconn__series_free(REDISCONN_CONTAINER_OF(e, redisconn__series, entry));
+    redisconn__list_remove(&s->link);
+    redisconn__series_free(s);
     return REDISCONN_OK;
 }

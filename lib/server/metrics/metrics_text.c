@@ -10,7 +10,7 @@
  * (the last one le="+Inf"), then <name>_sum and <name>_count. Every line ends
  * with '\n'.
  */
-#include "server/metrics/metrics_internal.h"
+#include "server/metrics/internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -59,7 +59,7 @@ int redisconn_metrics_off_collect(redisconn_metrics *m, redisconn_metrics_hook_f
 
 /* Runs the hooks present when the collection started, in order; hooks
  * removed meanwhile are skipped, then freed. */
-void redisconn__metrics_run_hooks(redisconn_metrics *m)
+static void run_hooks(redisconn_metrics *m)
 {
     redisconn__link *last = m->hooks.prev, *l, *next;
     if (last != &m->hooks) {
@@ -135,7 +135,9 @@ static void sb_escaped(sbuf *b, const char *s, int quote)
 
 /* ---- rendering ------------------------------------------------------------ */
 
-const char *redisconn__metrics_format_double(double v, char *buf, size_t cap)
+/* Formats `v` as Prometheus does (Go's 'g' with the shortest exact digits;
+ * "+Inf", "-Inf", "NaN") into `buf` (at least 32 bytes). Returns `buf`. */
+static const char *format_double(double v, char *buf, size_t cap)
 {
     if (isnan(v) || isinf(v)) {
         snprintf(buf, cap, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
@@ -155,7 +157,7 @@ const char *redisconn__metrics_format_double(double v, char *buf, size_t cap)
 static void sb_double(sbuf *b, double v)
 {
     char num[40];
-    sb_puts(b, redisconn__metrics_format_double(v, num, sizeof(num)));
+    sb_puts(b, format_double(v, num, sizeof(num)));
 }
 
 /* Writes `<name><suffix>{labels[,le="..."]} ` — the part before the value.
@@ -201,7 +203,7 @@ static void histogram_series(sbuf *b, const redisconn__family *f, const rediscon
     uint64_t cum = 0;
     for (size_t i = 0; i < f->nbounds; i++) {
         cum += s->buckets[i];
-        redisconn__metrics_format_double(f->bounds[i], le, sizeof(le));
+        format_double(f->bounds[i], le, sizeof(le));
         sample(b, f, s, "_bucket", le, (double)cum);
     }
     sample(b, f, s, "_bucket", "+Inf", (double)s->count);
@@ -245,7 +247,7 @@ static void family(sbuf *b, const redisconn__family *f)
 }
 
 /* Renders every family; on NOMEM nothing is returned and nothing leaks. */
-int redisconn__metrics_render(const redisconn_metrics *m, char **out, size_t *len)
+static int render(const redisconn_metrics *m, char **out, size_t *len)
 {
     sbuf b = {NULL, 0, 0, 0};
     for (const redisconn__link *l = m->families.next; l != &m->families; l = l->next)
@@ -268,9 +270,9 @@ static int collect(redisconn_metrics *m, char **out, size_t *len)
 {
     if (m->collecting) return REDISCONN_ERR_STATE;
     m->collecting = 1;
-    redisconn__metrics_run_hooks(m);
+    run_hooks(m);
     m->collecting = 0;
-    return redisconn__metrics_render(m, out, len);
+    return render(m, out, len);
 }
 
 /* Hooks, then text into a malloc'd string; *out is NULL on error. */

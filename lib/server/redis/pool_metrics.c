@@ -4,7 +4,7 @@
  */
 #include "redisconn/metrics.h"
 #include "redisconn/pool.h"
-#include "server/metrics/metrics_internal.h"
+#include "server/metrics/internal.h"
 
 #define CONNS         "redis_pool_conns"
 #define WAIT_COUNT    "redis_pool_wait_count_total"

@@ -1,6 +1,9 @@
 /*
- * metrics_internal.h: the registry's data structures, shared by the registry
- * (metrics.c) and the text exposition (metrics_text.c).
+ * metrics/internal.h: the registry's data structures and internal calls,
+ * shared by the registry (metrics.c), its series (metrics_series.c), the
+ * collection and text exposition (metrics_text.c), UTF-8 checks (utf8.c), and
+ * ReportStats (redis/pool_metrics.c, which registers its families through
+ * redisconn__metrics_ensure()).
  *
  * A family is a struct redisconn__family, allocated inside the public handle
  * type of its kind (struct redisconn_counter / _gauge / _histogram, whose
@@ -73,22 +76,12 @@ struct redisconn_metrics {
     int collecting;           /* inside redisconn_metrics_collect*() */
 };
 
-/* 1 when `s` (NUL-terminated) is valid UTF-8 (no overlongs, surrogates or
- * code points above U+10FFFF). */
-int redisconn__utf8_valid(const char *s);
-
-/* The series of `f` with these label values, created (at zero) if missing.
- * Returns NULL with *err set to REDISCONN_ERR_INVALID or _NOMEM. */
-redisconn__series *redisconn__series_get(redisconn__family *f, const char *const *label_values,
-                                         int *err);
-
-/* Frees a series (unlinked or not: the caller unlinks it first if needed). */
-void redisconn__series_free(redisconn__series *s);
+/* ---- metrics.c: the registry ---------------------------------------------- */
 
 /* Finds the family `name` or registers it: an existing one must have the same
  * type, label names and (histograms) bounds, else REDISCONN_ERR_STATE.
  * `bounds` are finite and increasing (NULL, 0 for counters and gauges).
- * Used by ReportStats. */
+ * REDISCONN_ERR_INVALID / _NOMEM register nothing. Used by ReportStats. */
 int redisconn__metrics_ensure(redisconn_metrics *m, int type, const char *name, const char *help,
                               const char *const *label_names, size_t nlabels, const double *bounds,
                               size_t nbounds, redisconn__family **out);
@@ -97,15 +90,26 @@ int redisconn__metrics_ensure(redisconn_metrics *m, int type, const char *name, 
  * REDISCONN_ERR_INVALID (NULL argument, no such family). */
 int redisconn__metrics_family(redisconn_metrics *m, const char *name, redisconn__family **out);
 
-/* Runs the collection hooks (the caller has set m->collecting). */
-void redisconn__metrics_run_hooks(redisconn_metrics *m);
+/* ---- metrics_series.c: the series of a family ------------------------------ */
 
-/* Renders the registry as Prometheus text into a new NUL-terminated string.
- * Returns REDISCONN_OK with *out and *len set, or REDISCONN_ERR_NOMEM. */
-int redisconn__metrics_render(const redisconn_metrics *m, char **out, size_t *len);
+/* The series of `f` with these label values, created (at zero) if missing.
+ * Returns NULL with *err set to REDISCONN_ERR_INVALID (missing or non-UTF-8
+ * values) or _NOMEM; nothing is created then. */
+redisconn__series *redisconn__series_get(redisconn__family *f, const char *const *label_values,
+                                         int *err);
 
-/* Formats `v` as Prometheus does (Go's 'g' with the shortest exact digits;
- * "+Inf", "-Inf", "NaN") into `buf` (at least 32 bytes). Returns `buf`. */
-const char *redisconn__metrics_format_double(double v, char *buf, size_t cap);
+/* Unlinks and frees the series of `f` with these label values. Returns
+ * REDISCONN_OK, REDISCONN_ERR_INVALID (no such series) or _NOMEM (a long
+ * key could not be built; nothing changed). */
+int redisconn__series_remove(redisconn__family *f, const char *const *label_values);
+
+/* Frees a series' memory; the caller has unlinked it first if needed. */
+void redisconn__series_free(redisconn__series *s);
+
+/* ---- utf8.c ----------------------------------------------------------------- */
+
+/* 1 when `s` (NUL-terminated) is valid UTF-8 (no overlongs, surrogates or
+ * code points above U+10FFFF), else 0. Can't fail. */
+int redisconn__utf8_valid(const char *s);
 
 #endif
