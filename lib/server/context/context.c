@@ -13,9 +13,9 @@
  * post themselves to it, and so do the context operations (ctxop.c), the
  * server's shutdown steps (host/shutdown.c) — whatever holds a reference to
  * a context of the tree while its item is queued, which keeps the root and
- * its queue alive (context_internal.h).
+ * its queue alive (context/internal.h).
  */
-#include "server/context/context_internal.h"
+#include "server/context/internal.h"
 #include "util/clock.h"
 #include "util/list.h"
 #include "util/timer.h"

@@ -4,7 +4,7 @@
  * file is its only writer.
  */
 #include "server/context/ctxop.h"
-#include "server/context/context_internal.h"
+#include "server/context/internal.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * context_internal.h: what the rest of the server layer may know of a
+ * context/internal.h: what the rest of the server layer may know of a
  * context tree beyond redisconn/context.h — its defer queue.
  *
  * Every tree has ONE defer queue (util/defer.h), owned by its root (the

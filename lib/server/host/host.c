@@ -2,7 +2,7 @@
  * host.c: the services a module gets from the server during initialization
  * (cleanups live in shutdown.c, beside the machinery that runs them).
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,13 +13,19 @@ int redisconn_host_route(redisconn_host *host, const char *method, const char *p
                          redisconn_handler_fn handler, void *arg)
 {
     if (host == NULL) return REDISCONN_ERR_INVALID;
-    return redisconn__route_add(host->srv, method, path, handler, arg);
+    return redisconn__http_route_add(host->srv, method, path, handler, arg);
 }
 
 /* The server's registry (created with the server). */
 struct redisconn_metrics *redisconn_host_metrics(redisconn_host *host)
 {
     return host ? host->srv->metrics : NULL;
+}
+
+/* The log options of the host's server, copied. */
+redisconn__logger redisconn__host_logger(const redisconn_host *host)
+{
+    return redisconn__server_logger(host->srv);
 }
 
 /* The server's base. */

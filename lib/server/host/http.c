@@ -8,7 +8,7 @@
  * the server cancels it). It is freed by the handler's reply, which also
  * cancels its context.
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,8 +59,8 @@ static int valid_path(const char *path, int *prefix)
     return star == NULL || (star == path + len - 1 && path[len - 2] == '/');
 }
 
-int redisconn__route_add(redisconn_server *srv, const char *method, const char *path,
-                         redisconn_handler_fn handler, void *arg)
+int redisconn__http_route_add(redisconn_server *srv, const char *method, const char *path,
+                              redisconn_handler_fn handler, void *arg)
 {
     redisconn__route *r;
     size_t len;
@@ -94,7 +94,7 @@ int redisconn__route_add(redisconn_server *srv, const char *method, const char *
 }
 
 /* Frees every route. */
-void redisconn__routes_free(redisconn_server *srv)
+void redisconn__http_routes_free(redisconn_server *srv)
 {
     redisconn__link *l;
     while ((l = redisconn__list_first(&srv->routes)) != NULL) {
@@ -136,7 +136,7 @@ static void on_wire_done(struct evhttp_request *evreq, void *arg)
     redisconn_server *srv = arg;
     (void)evreq;
     srv->wire_pending--;
-    redisconn__srv_step(srv);
+    redisconn__server_kick(srv);
 }
 
 /*
@@ -286,7 +286,7 @@ void redisconn__http_on_request(struct evhttp_request *evreq, void *arg)
 }
 
 /* Shutdown gave up waiting: answer 503 where needed and detach the rest. */
-void redisconn__requests_orphan(redisconn_server *srv)
+void redisconn__http_requests_orphan(redisconn_server *srv)
 {
     redisconn__link *l;
     while ((l = redisconn__list_first(&srv->requests)) != NULL) {
@@ -367,7 +367,7 @@ int redisconn_request_reply(redisconn_request *req, int status, const char *cont
         rc = req->answered ? req->answered : REDISCONN_ERR_IO;
     }
     request_free(req);
-    if (srv != NULL) redisconn__srv_step(srv);
+    if (srv != NULL) redisconn__server_kick(srv);
     return rc;
 }
 

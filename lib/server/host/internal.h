@@ -1,19 +1,24 @@
 /*
- * server_internal.h — the server host's private structures, shared by
- * server.c (life cycle, startup), shutdown.c (drain, cleanups), http.c
- * (routes, requests), host.c (module services) and main.c.
+ * host/internal.h — the server host's private structures, shared by the
+ * files of host/: server.c (the hub: options, creation, startup, free),
+ * http.c (routes, requests), shutdown.c (drain, cleanups), host.c (module
+ * services) and main.c; module.c (names, order) needs none of them.
  *
  * Ownership:
  *  - the server owns its routes, its cleanup records until they complete,
- *    its evhttp, its events and one reference to its root context;
+ *    its evhttp, its timer and one reference to its root context;
  *  - a request is owned by its handler from dispatch until the reply; the
  *    server links it in `requests` meanwhile (to drain it at shutdown) and
  *    unlinks ("orphans") the ones left when it gives up waiting;
  *  - the evhttp_request of a request belongs to libevent; we hold it from
  *    dispatch until we answer it (then evreq is NULL).
+ *
+ * Deferral: the shutdown's steps run from the defer queue of the server's
+ * context tree (context/internal.h); the server holds its root
+ * context until it is freed, which keeps that queue alive.
  */
-#ifndef REDISCONN_SERVER_INTERNAL_H
-#define REDISCONN_SERVER_INTERNAL_H
+#ifndef REDISCONN_SERVER_HOST_INTERNAL_H
+#define REDISCONN_SERVER_HOST_INTERNAL_H
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,9 +26,12 @@
 #include <event2/keyvalq_struct.h>
 
 #include "redisconn/server.h"
+#include "server/context/internal.h"
+#include "server/host/host.h"
+#include "util/defer.h"
 #include "util/list.h"
+#include "util/timer.h"
 
-struct event;
 struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_request;
@@ -96,47 +104,80 @@ struct redisconn_server {
     int wire_pending;         /* responses handed to evhttp, not yet written */
     redisconn__link cleanups;
     redisconn_cleanup *running; /* cleanup in progress */
-    int state;
-    struct event *step_ev; /* drives the shutdown from the loop */
-    struct event *timer;   /* bound on the current shutdown phase */
+    enum server_state state;
+    redisconn__defer_item step;  /* the shutdown's next step, in the tree's defer queue */
+    redisconn__defer_fn step_fn; /* set by the shutdown when it begins; NULL before */
+    redisconn__timer timer;      /* bound on the current shutdown phase */
     redisconn_server_done_cb done_cb;
     void *done_arg;
     char *error;
 };
 
-/* Where log lines go: a copy of the server's log options, usable after the
- * server is gone (by work that outlives it, such as an admin call). */
-typedef struct redisconn__logger {
-    redisconn_log_fn fn; /* NULL: stderr */
-    void *arg;
-    int level;
-} redisconn__logger;
+/* A copy of the server's log options (see host.h). */
+static inline redisconn__logger redisconn__server_logger(const redisconn_server *srv)
+{
+    redisconn__logger lg = {srv->opts.log_fn, srv->opts.log_arg, srv->opts.log_level};
+    return lg;
+}
 
-/* server.c */
-void redisconn__logger_vlog(const redisconn__logger *lg, int level, const char *fmt, va_list ap)
-    REDISCONN_PRINTF(3, 0);
-void redisconn__logger_log(const redisconn__logger *lg, int level, const char *fmt, ...)
-    REDISCONN_PRINTF(3, 4);
-redisconn__logger redisconn__srv_logger(const redisconn_server *srv);
-void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt, ...)
-    REDISCONN_PRINTF(3, 4);
-int redisconn__srv_fail(redisconn_server *srv, int status, const char *fmt, ...)
-    REDISCONN_PRINTF(3, 4);
-void redisconn__srv_free(redisconn_server *srv);
+/*
+ * Tells the shutdown that something it may wait for is over (a request
+ * replied, a response written, a cleanup done): posts its step, which runs
+ * from the loop, never inside this call. A no-op before the shutdown begins.
+ * This is the hook through which http.c reports to shutdown.c without
+ * calling it.
+ */
+static inline void redisconn__server_kick(redisconn_server *srv)
+{
+    if (srv->step_fn != NULL)
+        redisconn__defer_post(redisconn__context_defer(srv->ctx), &srv->step, srv->step_fn);
+}
 
-/* shutdown.c */
-void redisconn__srv_step(redisconn_server *srv);
+/* ---- server.c ------------------------------------------------------------- */
 
-/* http.c */
+/* Logs through the server's log options. */
+void redisconn__server_log(const redisconn_server *srv, int level, const char *fmt, ...)
+    REDISCONN_PRINTF(3, 4);
+
+/* Records the startup error (replacing an earlier one; kept NULL when out
+ * of memory) and logs it. Returns `status`, for `return fail(...)`. */
+int redisconn__server_fail(redisconn_server *srv, int status, const char *fmt, ...)
+    REDISCONN_PRINTF(3, 4);
+
+/* Frees the server and everything it still owns (orphaning requests left,
+ * canceling and dropping its root context). Calls no user callback; `srv` is
+ * invalid afterwards. */
+void redisconn__server_free(redisconn_server *srv);
+
+/* ---- http.c --------------------------------------------------------------- */
+
+/* evhttp's callback for every request read: 503 unless running, 400/404/405
+ * or 500 (out of memory) when no handler can take it; otherwise creates the
+ * request and calls the route's handler. */
 void redisconn__http_on_request(struct evhttp_request *evreq, void *arg);
-int redisconn__route_add(redisconn_server *srv, const char *method, const char *path,
-                         redisconn_handler_fn handler, void *arg);
-void redisconn__routes_free(redisconn_server *srv);
-void redisconn__requests_orphan(redisconn_server *srv);
 
-/* module.c */
-const redisconn_module_name *redisconn__module_name_ensure(const char *name);
-int redisconn__modules_order(const redisconn_module *const *mods, size_t n,
-                             const redisconn_module **out, char *err, size_t errlen);
+/* Adds a route (exact "/x" or prefix "/x/" "*"). REDISCONN_ERR_INVALID for
+ * an unknown method, a bad path or a duplicate; _STATE once shutting down;
+ * _NOMEM (nothing added). */
+int redisconn__http_route_add(redisconn_server *srv, const char *method, const char *path,
+                              redisconn_handler_fn handler, void *arg);
+
+/* Frees every route. Can't fail. */
+void redisconn__http_routes_free(redisconn_server *srv);
+
+/* The server gives up waiting for its requests: those not answered yet get
+ * 503 now, and every one is detached (its later reply frees it alone). */
+void redisconn__http_requests_orphan(redisconn_server *srv);
+
+/* ---- module.c ------------------------------------------------------------- */
+
+/*
+ * Writes to `out` (n entries) the initialization order of `mods`: each module
+ * after its dependencies, the given order kept wherever they allow. Returns
+ * REDISCONN_OK, or REDISCONN_ERR_INVALID (unnamed, unregistered or repeated
+ * module, missing required dependency, cycle) / _NOMEM, explained in `err`.
+ */
+int redisconn__module_order(const redisconn_module *const *mods, size_t n,
+                            const redisconn_module **out, char *err, size_t errlen);
 
 #endif

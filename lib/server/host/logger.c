@@ -1,5 +1,5 @@
-/* logger.c: formatting log lines for the server layer (see logger.h). */
-#include "server/host/logger.h"
+/* logger.c: formatting log lines for the server layer (see host.h). */
+#include "server/host/host.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
  * main.c: redisconn_server_main(), the seed's server.Main: flags, startup,
  * SIGINT/SIGTERM, graceful shutdown, exit code.
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -44,10 +44,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct main_state *st = arg;
     (void)what;
     if (st->srv == NULL) return;
-    redisconn__srv_log(st->srv, REDISCONN_LOG_INFO, "received signal %d (%s)", (int)sig,
-                       strsignal((int)sig));
+    redisconn__server_log(st->srv, REDISCONN_LOG_INFO, "received signal %d (%s)", (int)sig,
+                          strsignal((int)sig));
     if (redisconn_server_shutdown(st->srv, on_shutdown_done, st) == REDISCONN_ERR_STATE)
-        redisconn__srv_log(st->srv, REDISCONN_LOG_INFO, "already shutting down");
+        redisconn__server_log(st->srv, REDISCONN_LOG_INFO, "already shutting down");
 }
 
 /* SIGINT and SIGTERM start the graceful shutdown. */
@@ -104,8 +104,8 @@ static int serve(struct main_state *st, const redisconn_server_options *opts,
     }
     rc = redisconn_server_start(st->srv);
     if (rc == REDISCONN_OK && init != NULL && (rc = init(st->srv, arg)) != REDISCONN_OK)
-        redisconn__srv_log(st->srv, REDISCONN_LOG_ERROR, "startup failed: init: %s",
-                           redisconn_strerror(rc));
+        redisconn__server_log(st->srv, REDISCONN_LOG_ERROR, "startup failed: init: %s",
+                              redisconn_strerror(rc));
     if (rc == REDISCONN_OK && install_signals(st) != 0) rc = REDISCONN_ERR_NOMEM;
     exit_code = rc == REDISCONN_OK ? 0 : 1;
     if (rc != REDISCONN_OK) redisconn_server_shutdown(st->srv, on_shutdown_done, st);

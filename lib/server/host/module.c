@@ -2,7 +2,7 @@
  * module.c: the process-wide module-name registry and the dependency order
  * of a server's modules.
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -164,8 +164,8 @@ static void describe_cycle(const redisconn_module *const *mods, size_t n, const 
  * earliest module whose dependencies are placed goes next). Writes the order
  * to `out` (n entries). Errors explain themselves in `err`.
  */
-int redisconn__modules_order(const redisconn_module *const *mods, size_t n,
-                             const redisconn_module **out, char *err, size_t errlen)
+int redisconn__module_order(const redisconn_module *const *mods, size_t n,
+                            const redisconn_module **out, char *err, size_t errlen)
 {
     char *placed;
     int rc = check_modules(mods, n, err, errlen);

@@ -1,8 +1,9 @@
 /*
- * server.c: the server's options, creation, startup (modules in dependency
- * order, then the listener), logging and final free.
+ * server.c: the hub of the host — the server's options, creation, startup
+ * (modules in dependency order, then the listener), its log and final free.
+ * The request life cycle is http.c's, the shutdown shutdown.c's.
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -51,38 +52,10 @@ int redisconn_server_options_register(redisconn_server_options *o, redisconn_fla
     return rc;
 }
 
-/* Formats one log line and hands it to the hook, or to stderr. */
-void redisconn__logger_vlog(const redisconn__logger *lg, int level, const char *fmt, va_list ap)
-{
-    char msg[1024];
-    if (level < lg->level) return;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (lg->fn != NULL)
-        lg->fn(level, msg, lg->arg);
-    else
-        fprintf(stderr, "redisconn: %s: %s\n", redisconn_log_level_name(level), msg);
-}
-
-/* printf-style front of redisconn__logger_vlog(). */
-void redisconn__logger_log(const redisconn__logger *lg, int level, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisconn__logger_vlog(lg, level, fmt, ap);
-    va_end(ap);
-}
-
-/* A copy of the server's log options. */
-redisconn__logger redisconn__srv_logger(const redisconn_server *srv)
-{
-    redisconn__logger lg = {srv->opts.log_fn, srv->opts.log_arg, srv->opts.log_level};
-    return lg;
-}
-
 /* Logs through the server's log options. */
-void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt, ...)
+void redisconn__server_log(const redisconn_server *srv, int level, const char *fmt, ...)
 {
-    redisconn__logger lg = redisconn__srv_logger(srv);
+    redisconn__logger lg = redisconn__server_logger(srv);
     va_list ap;
     va_start(ap, fmt);
     redisconn__logger_vlog(&lg, level, fmt, ap);
@@ -90,7 +63,7 @@ void redisconn__srv_log(const redisconn_server *srv, int level, const char *fmt,
 }
 
 /* Records (and logs) a startup error; returns `status`. */
-int redisconn__srv_fail(redisconn_server *srv, int status, const char *fmt, ...)
+int redisconn__server_fail(redisconn_server *srv, int status, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -99,7 +72,7 @@ int redisconn__srv_fail(redisconn_server *srv, int status, const char *fmt, ...)
     va_end(ap);
     free(srv->error);
     srv->error = strdup(msg);
-    redisconn__srv_log(srv, REDISCONN_LOG_ERROR, "startup failed: %s", msg);
+    redisconn__server_log(srv, REDISCONN_LOG_ERROR, "startup failed: %s", msg);
     return status;
 }
 
@@ -183,6 +156,7 @@ redisconn_server *redisconn_server_new(struct event_base *base,
     srv->opts = *opts;
     srv->port = -1;
     srv->host.srv = srv;
+    redisconn__timer_init(&srv->timer, base, NULL, srv); /* shutdown.c sets the callback */
     redisconn__list_init(&srv->routes);
     redisconn__list_init(&srv->requests);
     redisconn__list_init(&srv->cleanups);
@@ -194,9 +168,9 @@ redisconn_server *redisconn_server_new(struct event_base *base,
     srv->metrics = redisconn_metrics_new();
     if (srv->http_addr_buf == NULL || srv->modules == NULL || srv->metrics == NULL ||
         make_root_ctx(srv) != REDISCONN_OK ||
-        redisconn__route_add(srv, "GET", "/healthz", srv_healthz, NULL) != REDISCONN_OK ||
-        redisconn__route_add(srv, "GET", "/metrics", srv_metrics, srv) != REDISCONN_OK) {
-        redisconn__srv_free(srv);
+        redisconn__http_route_add(srv, "GET", "/healthz", srv_healthz, NULL) != REDISCONN_OK ||
+        redisconn__http_route_add(srv, "GET", "/metrics", srv_metrics, srv) != REDISCONN_OK) {
+        redisconn__server_free(srv);
         return NULL;
     }
     return srv;
@@ -208,9 +182,9 @@ static int init_modules(redisconn_server *srv)
     char err[512];
     const redisconn_module **order = calloc(srv->n_modules ? srv->n_modules : 1, sizeof(*order));
     int rc;
-    if (order == NULL) return redisconn__srv_fail(srv, REDISCONN_ERR_NOMEM, "out of memory");
-    rc = redisconn__modules_order(srv->modules, srv->n_modules, order, err, sizeof(err));
-    if (rc != REDISCONN_OK) redisconn__srv_fail(srv, rc, "%s", err);
+    if (order == NULL) return redisconn__server_fail(srv, REDISCONN_ERR_NOMEM, "out of memory");
+    rc = redisconn__module_order(srv->modules, srv->n_modules, order, err, sizeof(err));
+    if (rc != REDISCONN_OK) redisconn__server_fail(srv, rc, "%s", err);
     for (size_t i = 0; rc == REDISCONN_OK && i < srv->n_modules; i++) {
         const redisconn_module *m = order[i];
         redisconn_ctx *out = NULL;
@@ -225,11 +199,11 @@ static int init_modules(redisconn_server *srv)
             srv->ctx = out;
         }
         if (rc != REDISCONN_OK)
-            redisconn__srv_fail(srv, rc, "module \"%s\" failed to initialize: %s%s%s", m->name,
-                                redisconn_strerror(rc), srv->host.error ? ": " : "",
-                                srv->host.error ? srv->host.error : "");
+            redisconn__server_fail(srv, rc, "module \"%s\" failed to initialize: %s%s%s", m->name,
+                                   redisconn_strerror(rc), srv->host.error ? ": " : "",
+                                   srv->host.error ? srv->host.error : "");
         else
-            redisconn__srv_log(srv, REDISCONN_LOG_DEBUG, "module \"%s\" initialized", m->name);
+            redisconn__server_log(srv, REDISCONN_LOG_DEBUG, "module \"%s\" initialized", m->name);
     }
     free(order);
     return rc;
@@ -278,10 +252,10 @@ static int listen_http(redisconn_server *srv)
     char host[256];
     int port;
     if (parse_listen_addr(srv->opts.http_addr, host, sizeof(host), &port) != 0)
-        return redisconn__srv_fail(srv, REDISCONN_ERR_INVALID,
-                                   "bad -http-addr \"%s\": want host:port", srv->opts.http_addr);
+        return redisconn__server_fail(srv, REDISCONN_ERR_INVALID,
+                                      "bad -http-addr \"%s\": want host:port", srv->opts.http_addr);
     srv->http = evhttp_new(srv->base);
-    if (srv->http == NULL) return redisconn__srv_fail(srv, REDISCONN_ERR_NOMEM, "out of memory");
+    if (srv->http == NULL) return redisconn__server_fail(srv, REDISCONN_ERR_NOMEM, "out of memory");
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -290,10 +264,10 @@ static int listen_http(redisconn_server *srv)
     errno = 0;
     srv->bound = evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
     if (srv->bound == NULL)
-        return redisconn__srv_fail(srv, REDISCONN_ERR_IO, "cannot listen on %s: %s",
-                                   srv->opts.http_addr, errno ? strerror(errno) : "bind failed");
+        return redisconn__server_fail(srv, REDISCONN_ERR_IO, "cannot listen on %s: %s",
+                                      srv->opts.http_addr, errno ? strerror(errno) : "bind failed");
     srv->port = bound_port(srv->bound);
-    redisconn__srv_log(srv, REDISCONN_LOG_INFO, "serving HTTP on %s:%d", host, srv->port);
+    redisconn__server_log(srv, REDISCONN_LOG_INFO, "serving HTTP on %s:%d", host, srv->port);
     return REDISCONN_OK;
 }
 
@@ -310,21 +284,21 @@ int redisconn_server_start(redisconn_server *srv)
 }
 
 /* Frees the server's own memory; the shutdown has emptied everything else. */
-void redisconn__srv_free(redisconn_server *srv)
+void redisconn__server_free(redisconn_server *srv)
 {
     redisconn__link *l;
-    redisconn__requests_orphan(srv);
+    redisconn__http_requests_orphan(srv);
     if (srv->http) evhttp_free(srv->http);
     while ((l = redisconn__list_first(&srv->cleanups)) != NULL) {
         redisconn__list_remove(l);
         free(REDISCONN_CONTAINER_OF(l, redisconn_cleanup, node));
     }
-    redisconn__routes_free(srv);
+    redisconn__http_routes_free(srv);
     if (srv->cancel) redisconn_ctx_cancel(srv->cancel);
+    redisconn__defer_cancel(&srv->step); /* before the tree (and its queue) may go */
+    redisconn__timer_destroy(&srv->timer);
     redisconn_ctx_unref(srv->ctx);
     redisconn_metrics_free(srv->metrics);
-    if (srv->step_ev) event_free(srv->step_ev);
-    if (srv->timer) event_free(srv->timer);
     free(srv->modules);
     free(srv->http_addr_buf);
     free(srv->host.error);
@@ -372,5 +346,5 @@ int redisconn_server_route(redisconn_server *srv, const char *method, const char
                            redisconn_handler_fn handler, void *arg)
 {
     if (srv == NULL) return REDISCONN_ERR_INVALID;
-    return redisconn__route_add(srv, method, path, handler, arg);
+    return redisconn__http_route_add(srv, method, path, handler, arg);
 }

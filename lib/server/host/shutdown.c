@@ -1,6 +1,7 @@
 /*
  * shutdown.c: the graceful shutdown, a small state machine driven from the
- * loop by `step_ev` and bounded per phase by `timer`:
+ * loop by the `step` item (posted by redisconn__server_kick() to the defer
+ * queue of the server's context tree) and bounded per phase by `timer`:
  *
  *   DRAINING  listener closed; wait until every handler has replied and every
  *             response is written; then free evhttp and cancel the root
@@ -10,33 +11,25 @@
  *             finishing with redisconn_cleanup_done(); then free the server
  *             and call the completion callback.
  */
-#include "server/host/host_internal.h"
+#include "server/host/internal.h"
+#include "util/clock.h"
 
+#include <assert.h>
 #include <stdlib.h>
-#include <sys/time.h>
 
-#include <event2/event.h>
 #include <event2/http.h>
 
 /* How long the 503 answers of a forced drain get to be written. */
 #define FLUSH_GRACE_MS 1000
 
-/* Schedules on_step() for this loop pass (never runs it inline). */
-void redisconn__srv_step(redisconn_server *srv)
-{
-    if (srv->step_ev != NULL && srv->state >= SRV_DRAINING)
-        event_active(srv->step_ev, EV_TIMEOUT, 1);
-}
-
-/* Arms the bound on the current phase (none when `ms` is 0). */
+/* Bounds the current phase to `ms` from now (none when `ms` is 0). Out of
+ * memory for the timer's event, the phase is unbounded (logged). */
 static void arm_phase(redisconn_server *srv, int64_t ms)
 {
-    struct timeval tv;
-    evtimer_del(srv->timer);
-    if (ms <= 0) return;
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-    evtimer_add(srv->timer, &tv);
+    redisconn__timer_disarm(&srv->timer);
+    if (redisconn__timer_arm(&srv->timer, redisconn__deadline_after(ms)) != 0)
+        redisconn__server_log(srv, REDISCONN_LOG_ERROR,
+                              "shutdown: no timer for this phase (out of memory): unbounded");
 }
 
 /* Frees the server, then reports completion (unless already reported). */
@@ -44,8 +37,8 @@ static void finish(redisconn_server *srv)
 {
     redisconn_server_done_cb cb = srv->done_cb;
     void *arg = srv->done_arg;
-    redisconn__srv_log(srv, REDISCONN_LOG_INFO, "shutdown complete");
-    redisconn__srv_free(srv);
+    redisconn__server_log(srv, REDISCONN_LOG_INFO, "shutdown complete");
+    redisconn__server_free(srv);
     if (cb != NULL) cb(REDISCONN_OK, arg);
 }
 
@@ -86,20 +79,19 @@ static void start_cleaning(redisconn_server *srv)
  * a short while to be written before the connections close. */
 static void force_drain(redisconn_server *srv)
 {
-    redisconn__srv_log(srv, REDISCONN_LOG_WARNING,
-                       "requests still in flight after the shutdown timeout: answering 503");
-    redisconn__requests_orphan(srv);
+    redisconn__server_log(srv, REDISCONN_LOG_WARNING,
+                          "requests still in flight after the shutdown timeout: answering 503");
+    redisconn__http_requests_orphan(srv);
     srv->state = SRV_FLUSHING;
     arm_phase(srv, FLUSH_GRACE_MS);
-    redisconn__srv_step(srv);
+    redisconn__server_kick(srv);
 }
 
-/* Advances the shutdown when what it waits for is over. */
-static void on_step(evutil_socket_t fd, short what, void *arg)
+/* Advances the shutdown when what it waits for is over (may free `srv`). */
+static void on_step(redisconn__defer_item *item)
 {
-    redisconn_server *srv = arg;
-    (void)fd;
-    (void)what;
+    redisconn_server *srv = REDISCONN_CONTAINER_OF(item, redisconn_server, step);
+    assert(srv->state >= SRV_DRAINING);
     if (srv->state == SRV_DRAINING || srv->state == SRV_FLUSHING) {
         if (redisconn__list_empty(&srv->requests) && srv->wire_pending == 0) start_cleaning(srv);
     } else if (srv->state == SRV_CLEANING) {
@@ -109,12 +101,10 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
 
 /* A phase overran: force the drain, stop flushing, or give up waiting for
  * a cleanup (reporting TIMEOUT; the server frees itself if it completes). */
-static void on_phase_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_phase_timeout(void *arg)
 {
     redisconn_server *srv = arg;
     redisconn_server_done_cb cb = srv->done_cb;
-    (void)fd;
-    (void)what;
     if (srv->state == SRV_DRAINING) {
         force_drain(srv);
         return;
@@ -123,9 +113,9 @@ static void on_phase_timeout(evutil_socket_t fd, short what, void *arg)
         start_cleaning(srv);
         return;
     }
-    redisconn__srv_log(srv, REDISCONN_LOG_ERROR,
-                       "cleanup of module \"%s\" did not finish within the shutdown timeout",
-                       srv->running && srv->running->module ? srv->running->module : "-");
+    redisconn__server_log(srv, REDISCONN_LOG_ERROR,
+                          "cleanup of module \"%s\" did not finish within the shutdown timeout",
+                          srv->running && srv->running->module ? srv->running->module : "-");
     srv->done_cb = NULL;
     if (cb != NULL) cb(REDISCONN_ERR_TIMEOUT, srv->done_arg);
 }
@@ -135,9 +125,9 @@ int redisconn_server_shutdown(redisconn_server *srv, redisconn_server_done_cb cb
 {
     if (srv == NULL) return REDISCONN_ERR_INVALID;
     if (srv->state >= SRV_DRAINING) return REDISCONN_ERR_STATE;
-    if (srv->step_ev == NULL) srv->step_ev = event_new(srv->base, -1, 0, on_step, srv);
-    if (srv->timer == NULL) srv->timer = evtimer_new(srv->base, on_phase_timeout, srv);
-    if (srv->step_ev == NULL || srv->timer == NULL) return REDISCONN_ERR_NOMEM;
+    assert(!redisconn__timer_armed(&srv->timer));
+    redisconn__timer_init(&srv->timer, srv->base, on_phase_timeout, srv); /* never armed before */
+    srv->step_fn = on_step;
     srv->done_cb = cb;
     srv->done_arg = arg;
     srv->state = SRV_DRAINING;
@@ -145,9 +135,9 @@ int redisconn_server_shutdown(redisconn_server *srv, redisconn_server_done_cb cb
         evhttp_del_accept_socket(srv->http, srv->bound);
         srv->bound = NULL;
     }
-    redisconn__srv_log(srv, REDISCONN_LOG_INFO, "shutting down");
+    redisconn__server_log(srv, REDISCONN_LOG_INFO, "shutting down");
     arm_phase(srv, srv->opts.shutdown_timeout_ms);
-    redisconn__srv_step(srv);
+    redisconn__server_kick(srv);
     return REDISCONN_OK;
 }
 
@@ -175,5 +165,5 @@ void redisconn_cleanup_done(redisconn_cleanup *cleanup)
     srv = cleanup->srv;
     if (srv->running == cleanup) srv->running = NULL;
     free(cleanup);
-    redisconn__srv_step(srv);
+    redisconn__server_kick(srv);
 }

@@ -18,7 +18,8 @@
  */
 #include "server/redis/admin.h"
 #include "redisconn/redisconn.h"
-#include "server/host/host_internal.h"
+#include "redisconn/server.h"
+#include "server/host/host.h"
 #include "server/redis/tokens.h"
 
 #include <stdio.h>
@@ -184,7 +185,7 @@ int redisconn__admin_install(redisconn_host *host, const char *tokens_path, redi
     redisconn__admin *a = calloc(1, sizeof(*a));
     if (a == NULL) return REDISCONN_ERR_NOMEM;
     a->refs = 1;
-    a->log = redisconn__srv_logger(host->srv);
+    a->log = redisconn__host_logger(host);
     if (tokens_path != NULL && tokens_path[0] != '\0') {
         rc = redisconn__tokens_load(tokens_path, &a->tokens, err, sizeof(err));
         if (rc != REDISCONN_OK) {

@@ -7,7 +7,7 @@
 #include "redisconn/metrics.h"
 #include "redisconn/redisconn.h"
 #include "server/redis/admin.h"
-#include "server/host/host_internal.h"
+#include "server/host/host.h"
 
 #include <stdlib.h>
 
