@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/tokens.h"
+#include "server/redis/tokens.h"
 #include "support/server_support.h"
 
 static char path[512];

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "server_status.h"
 #include "context.h"
 
 #ifdef __cplusplus
@@ -153,8 +154,8 @@ REDISCONN_EXPORT int redisconn_blobcache_set(redisconn_blobcache *cache, const v
  *
  * Returns a cache for namespace `ns` with a store of its own, or NULL (NULL
  * base, `max_bytes` 0, invalid namespace, out of memory). Callbacks are
- * delivered through events on `base`, which must outlive the cache and its
- * operations.
+ * delivered from the loop of `base` (one event per store, whatever the number
+ * of operations), which must outlive the cache and its operations.
  */
 REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_lru_new(struct event_base *base,
                                                                   size_t max_bytes, const char *ns);

@@ -5,8 +5,9 @@
  * status codes every call and callback reports, and the log hook.
  *
  * Status codes follow libuv's convention: REDISCONN_OK (0) is success, every
- * error is a negative constant, and redisconn_strerror() turns any of them into
- * a static English sentence.
+ * error is a negative constant, and redisconn_strerror() turns any of them
+ * (the server layer's too, see redisconn/server_status.h) into a static
+ * English sentence.
  */
 #ifndef REDISCONN_COMMON_H
 #define REDISCONN_COMMON_H
@@ -30,7 +31,17 @@ extern "C" {
 #define REDISCONN_PRINTF(fmt, args)
 #endif
 
-/** Status codes. 0 is success; errors are negative and stable across releases. */
+/**
+ * Status codes of the pool (and everything below it). 0 is success; errors
+ * are negative and stable across releases.
+ *
+ * The negative number space is shared by the whole library: -14 .. -18 are
+ * the server layer's codes (NOT_CONFIGURED, DEADLINE, CACHE_MISS, REPLY,
+ * PERMISSION), declared in redisconn/server_status.h, which every server
+ * header includes. redisconn_strerror() and redisconn_status_name() name the
+ * codes of both. A new code takes the next free number, whichever layer
+ * declares it.
+ */
 enum redisconn_status {
     REDISCONN_OK = 0,
     REDISCONN_ERR_INVALID = -1,      /**< invalid argument (NULL, out of range, malformed) */
@@ -46,13 +57,8 @@ enum redisconn_status {
     REDISCONN_ERR_RESOLVE = -11,     /**< the host name could not be resolved */
     REDISCONN_ERR_UNSUPPORTED = -12, /**< the command cannot be used through this library */
     REDISCONN_ERR_STATE = -13,       /**< the object is not in a state that allows the call */
-    REDISCONN_ERR_NOT_CONFIGURED =
-        -14,                        /**< no Redis pool in the context (seed: ErrNotConfigured) */
-    REDISCONN_ERR_DEADLINE = -15,   /**< the context's deadline passed */
-    REDISCONN_ERR_CACHE_MISS = -16, /**< blob cache: the key is not in the cache */
-    REDISCONN_ERR_REPLY = -17,      /**< Redis answered with an error reply */
-    REDISCONN_ERR_PERMISSION = -18, /**< the caller is not allowed to do this */
-    REDISCONN_ERR_PROTOCOL = -19,   /**< the server sent something that is not RESP */
+    /* -14 .. -18: the server layer's (redisconn/server_status.h) */
+    REDISCONN_ERR_PROTOCOL = -19,       /**< the server sent something that is not RESP */
     REDISCONN_ERR_LEASE_REQUIRED = -20, /**< the command changes connection state: lease one */
 };
 

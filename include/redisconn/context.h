@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "server_status.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,6 +20,7 @@
 #define REDISCONN_REDISCONN_H
 
 #include "common.h"
+#include "server_status.h"
 #include "context.h"
 #include "flags.h"
 #include "module.h"
@@ -60,11 +61,13 @@ typedef struct redisconn_get_req redisconn_get_req;
  *  - No pool in `ctx`: REDISCONN_ERR_NOT_CONFIGURED.
  *  - `ctx` already done: its error (REDISCONN_ERR_CANCELED / _DEADLINE).
  *  - Otherwise the pool's acquire runs with the time left until the
- *    deadline of `ctx` as its timeout (no deadline: no timeout). If the
- *    deadline passes first the status is REDISCONN_ERR_DEADLINE; if `ctx` is
- *    canceled while waiting, the acquire is canceled at once and the status
- *    is REDISCONN_ERR_CANCELED. Other statuses are the pool's (CLOSED,
- *    CONNECT — also for a dial that exceeded the connect timeout —, AUTH, ...).
+ *    deadline of `ctx` as its timeout (no deadline: no timeout). If `ctx`
+ *    ends while waiting (its deadline passes, it is canceled), the acquire
+ *    is canceled and `cb` gets the context's error at once —
+ *    REDISCONN_ERR_DEADLINE / REDISCONN_ERR_CANCELED; a connection the pool
+ *    had chosen meanwhile goes back to the pool. Other statuses are the
+ *    pool's (CLOSED, CONNECT — also for a dial that exceeded the connect
+ *    timeout —, AUTH, ...).
  *
  * The connection is not tied to `ctx` and may outlive it; release it with
  * redisconn_release(). The request holds its own reference to `ctx`.

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "server_status.h"
 #include "context.h"
 #include "flags.h"
 #include "module.h"

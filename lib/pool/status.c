@@ -1,4 +1,6 @@
-/* status.c: names and sentences for status codes and log levels. */
+/* status.c: names and sentences for status codes (the pool's, in
+ * redisconn/common.h, and the server layer's, in redisconn/server_status.h)
+ * and log levels. */
 #include "redisconn/common.h"
 
 #include <stddef.h>
@@ -25,12 +27,14 @@ static const struct status_text status_table[] = {
     {REDISCONN_ERR_UNSUPPORTED, "REDISCONN_ERR_UNSUPPORTED",
      "command not supported through this library"},
     {REDISCONN_ERR_STATE, "REDISCONN_ERR_STATE", "operation not allowed in this state"},
-    {REDISCONN_ERR_NOT_CONFIGURED, "REDISCONN_ERR_NOT_CONFIGURED",
-     "Redis connection pool is not configured"},
-    {REDISCONN_ERR_DEADLINE, "REDISCONN_ERR_DEADLINE", "context deadline exceeded"},
-    {REDISCONN_ERR_CACHE_MISS, "REDISCONN_ERR_CACHE_MISS", "cache miss"},
-    {REDISCONN_ERR_REPLY, "REDISCONN_ERR_REPLY", "Redis replied with an error"},
-    {REDISCONN_ERR_PERMISSION, "REDISCONN_ERR_PERMISSION", "permission denied"},
+    /* The server layer's codes, declared in redisconn/server_status.h: the pool
+     * library names them without including a header of the layer above, so
+     * they are written here by number (keep the two in step). */
+    {-14, "REDISCONN_ERR_NOT_CONFIGURED", "Redis connection pool is not configured"},
+    {-15, "REDISCONN_ERR_DEADLINE", "context deadline exceeded"},
+    {-16, "REDISCONN_ERR_CACHE_MISS", "cache miss"},
+    {-17, "REDISCONN_ERR_REPLY", "Redis replied with an error"},
+    {-18, "REDISCONN_ERR_PERMISSION", "permission denied"},
     {REDISCONN_ERR_PROTOCOL, "REDISCONN_ERR_PROTOCOL", "Redis protocol error"},
     {REDISCONN_ERR_LEASE_REQUIRED, "REDISCONN_ERR_LEASE_REQUIRED",
      "command changes connection state: lease a connection for it"},
