@@ -5,29 +5,16 @@
 
 #include <event2/event.h>
 
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 
-static rt_env env;
-
-static void setup(void)
-{
-    rt_env_init(&env, NULL);
-}
-
-static void teardown(void)
-{
-    rt_env_fini(&env);
-}
-
-TestSuite(pool_basic, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(pool_basic, .init = given_server, .fini = rt_env_teardown, .timeout = 30);
 
 Test(pool_basic, new_pool_opens_no_connection_until_first_use)
 {
-    rt_env_pool(&env, NULL);
-    rt_loop_for(env.base, 100);
+    given_pool(NULL);
+    rt_loop_quiet(env.base, 100); /* no dial may start by itself */
     cr_assert_eq(rt_clients(env.srv), 0);
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_pool_stats st = pool_stats();
     cr_assert_eq(st.active_count, 0);
     cr_assert_eq(st.dials, 0);
 }
@@ -35,7 +22,7 @@ Test(pool_basic, new_pool_opens_no_connection_until_first_use)
 Test(pool_basic, acquire_delivers_a_working_connection)
 {
     rt_reply r;
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
     rt_command_wait(&env, c, &r, "SET %s %s", "k", "v");
     cr_assert_eq(r.status, REDISCONN_OK);
@@ -50,12 +37,12 @@ Test(pool_basic, acquire_delivers_a_working_connection)
 Test(pool_basic, acquire_callback_never_fires_inside_acquire)
 {
     rt_acq a = {0};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_release(rt_acquire_ok(&env)); /* one idle connection: the fast path */
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 1000, rt_acq_cb, &a));
     cr_assert_eq(a.calls, 0, "fired from inside redisconn_pool_acquire");
     cr_assert(rt_wait_acq(&env, &a, 2000));
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(a.calls, 1);
     redisconn_release(a.conn);
 }
@@ -63,10 +50,9 @@ Test(pool_basic, acquire_callback_never_fires_inside_acquire)
 Test(pool_basic, new_connection_selects_the_pool_db)
 {
     rt_reply r;
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.db = 3;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->db = 3;
+    given_pool(o);
     redisconn_conn *c = rt_acquire_ok(&env);
     rt_command_wait(&env, c, &r, "SET %s %s", "indb3", "yes");
     redisconn_release(c);
@@ -88,7 +74,7 @@ Test(pool_basic, new_connection_selects_the_pool_db)
 
 Test(pool_basic, released_connection_is_reused_most_recent_first)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *a = rt_acquire_ok(&env);
     redisconn_conn *b = rt_acquire_ok(&env);
     cr_assert_neq(a, b);
@@ -100,29 +86,34 @@ Test(pool_basic, released_connection_is_reused_most_recent_first)
     cr_assert_eq(d, a);
     redisconn_release(c);
     redisconn_release(d);
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_pool_stats st = pool_stats();
     cr_assert_eq(st.dials, 2);
     cr_assert_eq(st.idle_count, 2);
     cr_assert_eq(st.in_use_count, 0);
 }
 
-Test(pool_basic, stats_count_idle_and_in_use)
+Test(pool_basic, stats_count_leased_connections_as_in_use)
 {
     redisconn_pool_stats st;
-    rt_env_pool(&env, NULL);
-    redisconn_conn *a = rt_acquire_ok(&env);
-    redisconn_conn *b = rt_acquire_ok(&env);
-    redisconn_pool_get_stats(env.pool, &st);
+    given_exhausted(given_pool(NULL), 2);
+    st = pool_stats();
     cr_assert_eq(st.active_count, 2);
     cr_assert_eq(st.in_use_count, 2);
     cr_assert_eq(st.idle_count, 0);
-    redisconn_release(a);
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_release(env.held[0]);
+    redisconn_release(env.held[1]);
+}
+
+Test(pool_basic, stats_count_released_connections_as_idle)
+{
+    redisconn_pool_stats st;
+    redisconn_conn **held = given_exhausted(given_pool(NULL), 2);
+    redisconn_release(held[0]);
+    st = pool_stats();
     cr_assert_eq(st.in_use_count, 1);
     cr_assert_eq(st.idle_count, 1);
-    redisconn_release(b);
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_release(held[1]);
+    st = pool_stats();
     cr_assert_eq(st.idle_count, 2);
     cr_assert_eq(st.acquires, 2);
 }
@@ -131,13 +122,11 @@ Test(pool_basic, release_inside_acquire_callback_is_allowed)
 {
     rt_acq a = {0};
     a.release = 1;
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 1000, rt_acq_cb, &a));
     cr_assert(rt_wait_acq(&env, &a, 2000));
     cr_assert_eq(a.status, REDISCONN_OK);
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
-    cr_assert_eq(st.idle_count, 1);
+    cr_assert_eq(pool_stats().idle_count, 1);
 }
 
 Test(pool_basic, argv_command_is_binary_safe)
@@ -145,7 +134,7 @@ Test(pool_basic, argv_command_is_binary_safe)
     rt_reply r;
     const char *argv[] = {"SET", "bin", "a\0b"};
     const size_t lens[] = {3, 3, 3};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
     memset(&r, 0, sizeof(r));
     cr_assert_eq(redisconn_command_argv(c, rt_reply_cb, &r, 3, argv, lens), REDISCONN_OK);
@@ -158,7 +147,7 @@ Test(pool_basic, argv_command_is_binary_safe)
 Test(pool_basic, error_reply_is_delivered_with_ok_status)
 {
     rt_reply r;
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
     rt_command_wait(&env, c, &r, "NOSUCHCOMMAND");
     cr_assert_eq(r.status, REDISCONN_OK);
@@ -169,37 +158,34 @@ Test(pool_basic, error_reply_is_delivered_with_ok_status)
 
 Test(pool_basic, close_with_idle_connections_frees_everything)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *a = rt_acquire_ok(&env);
     redisconn_conn *b = rt_acquire_ok(&env);
     redisconn_release(a);
     redisconn_release(b);
-    rt_env_close_pool(&env);
-    rt_loop_for(env.base, 50);
+    close_pool_expect_freed();
+    rt_await(env.base, rt_clients(env.srv) == 0, 50);
     cr_assert_eq(rt_clients(env.srv), 0);
 }
 
 Test(pool_basic, close_twice_is_a_state_error)
 {
-    rt_env_pool(&env, NULL);
-    redisconn_pool *p = env.pool;
-    cr_assert_eq(redisconn_pool_close(p, NULL, NULL), REDISCONN_OK);
+    redisconn_pool *p = given_pool(NULL);
+    close_pool();
     cr_assert_eq(redisconn_pool_close(p, NULL, NULL), REDISCONN_ERR_STATE);
-    env.pool = NULL;
-    rt_loop_for(env.base, 50);
+    expect_pool_freed();
 }
 
 Test(pool_basic, acquire_after_close_fails_with_closed)
 {
     rt_acq a = {0};
-    rt_env_pool(&env, NULL);
-    redisconn_pool *p = env.pool;
-    cr_assert_eq(redisconn_pool_close(p, NULL, NULL), REDISCONN_OK);
-    env.pool = NULL;
+    given_pool(NULL);
+    redisconn_pool *p = close_pool();
     cr_assert_not_null(redisconn_pool_acquire(p, 0, rt_acq_cb, &a));
     cr_assert_eq(a.calls, 0);
     cr_assert(rt_wait_acq(&env, &a, 1000));
     cr_assert_eq(a.status, REDISCONN_ERR_CLOSED);
-    rt_loop_for(env.base, 50);
+    rt_loop_quiet(env.base, 50); /* a second callback would come now */
     cr_assert_eq(a.calls, 1);
+    expect_pool_freed();
 }

@@ -7,28 +7,9 @@
 
 #include <event2/event.h>
 
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 
-static rt_env env;
-
-static void setup(void)
-{
-    rt_env_init(&env, NULL);
-}
-
-static void teardown(void)
-{
-    rt_env_fini(&env);
-}
-
-TestSuite(pool_command, .init = setup, .fini = teardown, .timeout = 30);
-
-static redisconn_pool_stats stats(void)
-{
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
-    return st;
-}
+TestSuite(pool_command, .init = given_server, .fini = rt_env_teardown, .timeout = 30);
 
 static void expect_null_conn(redisconn_conn *conn, int status, redisReply *reply, void *arg)
 {
@@ -36,23 +17,32 @@ static void expect_null_conn(redisconn_conn *conn, int status, redisReply *reply
     rt_reply_cb(conn, status, reply, arg);
 }
 
-Test(pool_command, command_runs_without_a_lease_and_calls_back_from_the_loop)
+Test(pool_command, command_runs_without_a_lease)
 {
     rt_reply r = {0};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, expect_null_conn, &r, "SET %s %s", "pk", "pv"),
                  REDISCONN_OK);
-    cr_assert_eq(r.calls, 0);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_str_eq(r.str, "OK");
     memset(&r, 0, sizeof(r));
     cr_assert_eq(redisconn_pool_command(env.pool, 0, expect_null_conn, &r, "GET pk"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_str_eq(r.str, "pv");
-    rt_loop_for(env.base, 10);
+    cr_assert_eq(pool_stats().shared_count, 1);
+    cr_assert_eq(pool_stats().in_use_count, 0);
+}
+
+Test(pool_command, command_calls_back_once_from_the_loop)
+{
+    rt_reply r = {0};
+    given_pool(NULL);
+    cr_assert_eq(redisconn_pool_command(env.pool, 0, expect_null_conn, &r, "SET %s %s", "pk", "pv"),
+                 REDISCONN_OK);
+    cr_assert_eq(r.calls, 0);
+    cr_assert(rt_wait_reply(&env, &r, 2000));
+    rt_loop_quiet(env.base, 10); /* a second callback would come now */
     cr_assert_eq(r.calls, 1);
-    cr_assert_eq(stats().shared_count, 1);
-    cr_assert_eq(stats().in_use_count, 0);
 }
 
 static int counted;
@@ -71,25 +61,24 @@ Test(pool_command, thousands_of_commands_share_few_connections)
 {
     enum { N = 5000 };
     static int calls[N];
-    redisconn_pool_options o;
     memset(calls, 0, sizeof(calls));
     counted = 0;
-    rt_env_options(&env, &o);
-    o.max_shared = 2;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->max_shared = 2;
+    given_pool(o);
     for (int i = 0; i < N; i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 0, count_cb, &calls[i], "INCR n"),
                      REDISCONN_OK);
-    for (int i = 0; i < 500 && counted < N; i++)
-        rt_loop_for(env.base, 10);
+    rt_await(env.base, counted >= N, 5000);
+    rt_loop_quiet(env.base, 10); /* a second callback would come now */
     for (int i = 0; i < N; i++)
         cr_assert_eq(calls[i], 1, "command %d called %d times", i, calls[i]);
     redisReply *x = rt_cmd(env.srv, "GET n");
     cr_assert_eq(atoi(x->str), N);
     freeReplyObject(x);
-    cr_assert_leq(stats().shared_count, 2);
-    cr_assert_leq(stats().dials, 2);
-    cr_assert_eq(stats().pool_commands, N);
+    cr_assert_leq(pool_stats().shared_count, 2);
+    cr_assert_leq(pool_stats().dials, 2);
+    cr_assert_eq(pool_stats().pool_commands, N);
 }
 
 Test(pool_command, state_changing_commands_are_refused_with_lease_required)
@@ -97,20 +86,20 @@ Test(pool_command, state_changing_commands_are_refused_with_lease_required)
     static const char *refused[] = {
         "MULTI",     "EXEC",      "WATCH k", "SELECT 1",         "SUBSCRIBE c", "PSUBSCRIBE p*",
         "BLPOP l 1", "BRPOP l 1", "AUTH x",  "CLIENT SETNAME n", "UNSUBSCRIBE", "WAIT 1 0"};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, NULL, refused[i]),
                      REDISCONN_ERR_LEASE_REQUIRED, "%s", refused[i]);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, NULL, "MONITOR"),
                  REDISCONN_ERR_UNSUPPORTED);
-    rt_loop_for(env.base, 30);
-    cr_assert_eq(stats().dials, 0, "nothing was sent");
+    rt_loop_quiet(env.base, 30); /* a dial would start now */
+    cr_assert_eq(pool_stats().dials, 0, "nothing was sent");
 }
 
 Test(pool_command, a_timeout_fails_only_that_command)
 {
     rt_reply slow = {0}, next = {0};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &next, "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &next, 2000)); /* a shared connection exists */
     memset(&next, 0, sizeof(next));
@@ -124,35 +113,55 @@ Test(pool_command, a_timeout_fails_only_that_command)
     cr_assert(rt_wait_reply(&env, &next, 2000));
     cr_assert_eq(next.status, REDISCONN_OK);
     cr_assert_str_eq(next.str, "after", "the late DEBUG reply was not passed on");
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(slow.calls, 1);
-    cr_assert_eq(stats().pool_command_timeouts, 1);
-    cr_assert_eq(stats().command_timeouts, 0, "the connection was kept");
+    cr_assert_eq(pool_stats().pool_command_timeouts, 1);
+    cr_assert_eq(pool_stats().command_timeouts, 0, "the connection was kept");
 }
 
-Test(pool_command, stalled_server_closes_the_connection_and_the_pool_recovers)
+/* A pool with a 100 ms command timeout and its shared connection, then two
+ * PINGs sent while the server is stalled; runs the loop until both failed
+ * and the stalled connection was closed, then resumes the server. */
+static void two_commands_on_a_stalled_shared_connection(rt_reply r[3])
 {
-    rt_reply r[3];
-    redisconn_pool_options o;
-    memset(r, 0, sizeof(r));
-    rt_env_options(&env, &o);
-    o.command_timeout_ms = 100;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    memset(r, 0, 3 * sizeof(*r));
+    o->command_timeout_ms = 100;
+    given_pool(o);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r[0], "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r[0], 2000));
-    memset(r, 0, sizeof(r));
+    memset(r, 0, 3 * sizeof(*r));
     rt_server_pause(env.srv);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r[0], "PING"), REDISCONN_OK);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r[1], "PING"), REDISCONN_OK);
-    rt_loop_for(env.base, 400); /* timeout, then the stall deadline */
+    /* the timeout, then the stall deadline closes the connection */
+    rt_await(env.base, r[0].calls && r[1].calls && pool_stats().command_timeouts >= 1, 400);
     rt_server_resume(env.srv);
+}
+
+Test(pool_command, commands_on_a_stalled_shared_connection_time_out)
+{
+    rt_reply r[3];
+    two_commands_on_a_stalled_shared_connection(r);
     cr_assert_eq(r[0].status, REDISCONN_ERR_TIMEOUT);
     cr_assert_eq(r[1].status, REDISCONN_ERR_TIMEOUT);
-    cr_assert_eq(stats().command_timeouts, 1, "the stalled connection was closed");
+}
+
+Test(pool_command, stalled_shared_connection_is_closed)
+{
+    rt_reply r[3];
+    two_commands_on_a_stalled_shared_connection(r);
+    cr_assert_eq(pool_stats().command_timeouts, 1, "the stalled connection was closed");
+}
+
+Test(pool_command, pool_recovers_after_a_stalled_shared_connection)
+{
+    rt_reply r[3];
+    two_commands_on_a_stalled_shared_connection(r);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r[2], "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r[2], 2000));
     cr_assert_str_eq(r[2].str, "PONG");
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(r[0].calls + r[1].calls + r[2].calls, 3);
 }
 
@@ -179,17 +188,15 @@ Test(pool_command, server_restart_mid_pipeline_calls_every_callback_exactly_once
     enum { N = 3000, FIRST = 1000 };
     static int calls[N];
     int sleep_calls = 0;
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     memset(calls, 0, sizeof(calls));
     restart_ok = restart_err = restart_calls = 0;
-    rt_env_options(&env, &o);
-    o.max_shared = 1; /* one pipeline */
-    rt_env_pool(&env, &o);
+    o->max_shared = 1; /* one pipeline */
+    given_pool(o);
     for (int i = 0; i < FIRST; i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 5000, restart_cb, &calls[i], "INCR r"),
                      REDISCONN_OK);
-    for (int i = 0; i < 400 && restart_calls < FIRST; i++)
-        rt_loop_for(env.base, 5);
+    rt_await(env.base, restart_calls >= FIRST, 2000);
     cr_assert_eq(restart_ok, FIRST);
     cr_assert_eq(
         redisconn_pool_command(env.pool, 5000, restart_cb, &sleep_calls, "DEBUG SLEEP 0.3"),
@@ -197,11 +204,12 @@ Test(pool_command, server_restart_mid_pipeline_calls_every_callback_exactly_once
     for (int i = FIRST; i < N; i++)
         cr_assert_eq(redisconn_pool_command(env.pool, 5000, restart_cb, &calls[i], "INCR r"),
                      REDISCONN_OK);
-    rt_loop_for(env.base, 50); /* sent; the server sleeps */
+    /* Bounded: the pipeline goes out and the server starts its 300 ms sleep;
+     * nothing shows that, and no callback may fire meanwhile. */
+    rt_loop_quiet(env.base, 50);
     rt_server_kill(env.srv);
-    for (int i = 0; i < 300 && restart_calls < N + 1; i++)
-        rt_loop_for(env.base, 10);
-    rt_loop_for(env.base, 20);
+    rt_await(env.base, restart_calls >= N + 1, 3000);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     for (int i = 0; i < N; i++)
         cr_assert_eq(calls[i], 1, "command %d: %d calls", i, calls[i]);
     cr_assert_eq(sleep_calls, 1);
@@ -218,7 +226,7 @@ Test(pool_command, pending_commands_fail_with_the_dial_error_when_the_server_is_
 {
     rt_reply r = {0};
     rt_server_stop(env.srv);
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r, "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_eq(r.status, REDISCONN_ERR_CONNECT);
@@ -226,39 +234,49 @@ Test(pool_command, pending_commands_fail_with_the_dial_error_when_the_server_is_
 
 Test(pool_command, shared_connections_count_in_max_active)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     rt_reply r = {0};
-    rt_env_options(&env, &o);
-    o.max_active = 1;
-    rt_env_pool(&env, &o);
-    redisconn_conn *c = rt_acquire_ok(&env);
+    o->max_active = 1;
+    redisconn_conn *c = given_exhausted(given_pool(o), 1)[0];
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r, "PING"), REDISCONN_OK);
-    rt_loop_for(env.base, 50);
+    rt_loop_quiet(env.base, 50); /* it must wait: no connection left for it */
     cr_assert_eq(r.calls, 0, "no connection left for it");
-    cr_assert_eq(stats().active_count, 1);
+    cr_assert_eq(pool_stats().active_count, 1);
     redisconn_release(c);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_str_eq(r.str, "PONG");
-    cr_assert_eq(stats().shared_count, 1);
-    cr_assert_eq(stats().dials, 1, "the released connection was adopted");
+    cr_assert_eq(pool_stats().shared_count, 1);
+    cr_assert_eq(pool_stats().dials, 1, "the released connection was adopted");
 }
 
-Test(pool_command, commands_after_close_are_refused_and_in_flight_ones_finish)
+/* A 50 ms command in flight on the shared connection when the pool is
+ * closed; returns the closing pool. */
+static redisconn_pool *close_with_a_command_in_flight(rt_reply *r)
+{
+    given_pool(NULL);
+    cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, r, "DEBUG SLEEP 0.05"),
+                 REDISCONN_OK);
+    /* Bounded: the dial completes and the command goes out; the server is
+     * asleep in it then, so nothing can be asked to show it. */
+    rt_loop_quiet(env.base, 10);
+    return close_pool();
+}
+
+Test(pool_command, commands_after_close_are_refused_with_closed)
 {
     rt_reply r = {0};
-    int closed = 0;
-    rt_env_pool(&env, NULL);
-    cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r, "DEBUG SLEEP 0.05"),
-                 REDISCONN_OK);
-    rt_loop_for(env.base, 10);
-    redisconn_pool *p = env.pool;
-    env.pool = NULL;
-    cr_assert_eq(redisconn_pool_close(p, NULL, NULL), REDISCONN_OK);
+    redisconn_pool *p = close_with_a_command_in_flight(&r);
     cr_assert_eq(redisconn_pool_command(p, 0, rt_reply_cb, &r, "PING"), REDISCONN_ERR_CLOSED);
+    rt_loop_until(env.base, &env.closed, 2000); /* cleanup: the pool frees itself */
+}
+
+Test(pool_command, command_in_flight_at_close_finishes)
+{
+    rt_reply r = {0};
+    close_with_a_command_in_flight(&r);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_eq(r.status, REDISCONN_OK);
-    rt_loop_for(env.base, 50);
-    (void)closed;
+    expect_pool_freed();
     cr_assert_eq(r.calls, 1);
     cr_assert_eq(rt_count_fds(), env.fds_before);
 }
@@ -268,7 +286,7 @@ Test(pool_command, argv_variant_is_binary_safe)
     rt_reply r = {0};
     const char *argv[] = {"SET", "bk", "x\0y\0z"};
     const size_t len[] = {3, 2, 5};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_eq(redisconn_pool_command_argv(env.pool, 0, rt_reply_cb, &r, 3, argv, len),
                  REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r, 2000));
@@ -280,16 +298,15 @@ Test(pool_command, argv_variant_is_binary_safe)
 
 Test(pool_command, idle_shared_connections_are_reaped)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     rt_reply r = {0};
-    rt_env_options(&env, &o);
-    o.idle_timeout_ms = 100;
-    rt_env_pool(&env, &o);
+    o->idle_timeout_ms = 100;
+    given_pool(o);
     cr_assert_eq(redisconn_pool_command(env.pool, 0, rt_reply_cb, &r, "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r, 2000));
-    cr_assert_eq(stats().shared_count, 1);
-    rt_loop_for(env.base, 400);
-    cr_assert_eq(stats().shared_count, 0);
-    cr_assert_eq(stats().active_count, 0);
+    cr_assert_eq(pool_stats().shared_count, 1);
+    rt_await(env.base, pool_stats().shared_count == 0 && rt_clients(env.srv) == 0, 400);
+    cr_assert_eq(pool_stats().shared_count, 0);
+    cr_assert_eq(pool_stats().active_count, 0);
     cr_assert_eq(rt_clients(env.srv), 0);
 }

@@ -5,40 +5,19 @@
 
 #include <event2/event.h>
 
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 
-static rt_env env;
-
-static void setup(void)
-{
-    memset(&env, 0, sizeof(env));
-    env.base = event_base_new();
-    env.fds_before = rt_count_fds();
-}
-
-static void teardown(void)
-{
-    rt_env_fini(&env);
-}
-
-TestSuite(pool_dial, .init = setup, .fini = teardown, .timeout = 30);
-
-static void start_server(const rt_server_opts *opts)
-{
-    env.srv = rt_server_start(opts);
-    env.fds_before = rt_count_fds();
-}
+/* Each test starts the server it needs (given_server_with), or none. */
+TestSuite(pool_dial, .init = given_base, .fini = rt_env_teardown, .timeout = 30);
 
 /* Creates a pool on `addr` with `o` and returns the result of one acquire. */
 static rt_acq acquire_once(const char *addr, redisconn_pool_options *o)
 {
     rt_acq a = {0};
-    int err = 0;
-    env.pool = redisconn_pool_new_with_options(env.base, addr, o, &err);
-    cr_assert_not_null(env.pool, "pool_new(%s): %s", addr, redisconn_strerror(err));
+    given_pool_at(addr, o);
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &a));
     cr_assert(rt_wait_acq(&env, &a, 6000), "acquire did not complete");
-    rt_loop_for(env.base, 10);
+    rt_loop_quiet(env.base, 10); /* a second callback would come now */
     cr_assert_eq(a.calls, 1);
     return a;
 }
@@ -102,22 +81,32 @@ Test(pool_dial, connection_refused_fails_the_acquire_with_connect)
     rt_acq a = acquire_once(addr, NULL);
     cr_assert_eq(a.status, REDISCONN_ERR_CONNECT, "got %s", redisconn_status_name(a.status));
     cr_assert(strstr(a.errmsg, "refused") != NULL, "message: %s", a.errmsg);
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_pool_stats st = pool_stats();
     cr_assert_eq(st.dial_errors, 1);
     cr_assert_eq(st.active_count, 0);
 }
 
-Test(pool_dial, database_out_of_range_fails_with_select_and_the_server_message)
+/* One acquire on a pool of database 99: the server refuses the SELECT. */
+static rt_acq acquire_from_db_99(void)
 {
     redisconn_pool_options o;
-    start_server(NULL);
+    given_server_with(NULL);
     redisconn_pool_options_init(&o);
     o.db = 99;
-    rt_acq a = acquire_once(env.srv->addr, &o);
+    return acquire_once(env.srv->addr, &o);
+}
+
+Test(pool_dial, database_out_of_range_fails_with_select_and_the_server_message)
+{
+    rt_acq a = acquire_from_db_99();
     cr_assert_eq(a.status, REDISCONN_ERR_SELECT, "got %s", redisconn_status_name(a.status));
     cr_assert(strstr(a.errmsg, "DB index is out of range") != NULL, "%s", a.errmsg);
-    rt_loop_for(env.base, 50);
+}
+
+Test(pool_dial, connection_that_failed_select_is_not_pooled)
+{
+    acquire_from_db_99();
+    rt_await(env.base, rt_clients(env.srv) == 0, 50);
     cr_assert_eq(rt_clients(env.srv), 0, "the failed connection was not pooled");
 }
 
@@ -125,7 +114,7 @@ Test(pool_dial, right_password_authenticates)
 {
     rt_server_opts so = {.requirepass = "s3cret"};
     redisconn_pool_options o;
-    start_server(&so);
+    given_server_with(&so);
     redisconn_pool_options_init(&o);
     o.password = "s3cret";
     rt_acq a = acquire_once(env.srv->addr, &o);
@@ -139,11 +128,10 @@ Test(pool_dial, right_password_authenticates)
 Test(pool_dial, wrong_password_fails_with_auth)
 {
     rt_server_opts so = {.requirepass = "s3cret"};
-    redisconn_pool_options o;
-    start_server(&so);
-    rt_env_options(&env, &o);
-    o.password = "wrong-pass-xyz";
-    rt_acq a = acquire_once(env.srv->addr, &o);
+    redisconn_pool_options *o = given_options();
+    given_server_with(&so);
+    o->password = "wrong-pass-xyz";
+    rt_acq a = acquire_once(env.srv->addr, o);
     cr_assert_eq(a.status, REDISCONN_ERR_AUTH, "got %s", redisconn_status_name(a.status));
     cr_assert(strstr(a.errmsg, "WRONGPASS") != NULL || strstr(a.errmsg, "invalid") != NULL, "%s",
               a.errmsg);
@@ -153,7 +141,7 @@ Test(pool_dial, wrong_password_fails_with_auth)
 Test(pool_dial, missing_password_fails_with_auth)
 {
     rt_server_opts so = {.requirepass = "s3cret"};
-    start_server(&so);
+    given_server_with(&so);
     rt_acq a = acquire_once(env.srv->addr, NULL);
     cr_assert_eq(a.status, REDISCONN_ERR_AUTH, "got %s", redisconn_status_name(a.status));
     cr_assert(strstr(a.errmsg, "NOAUTH") != NULL, "%s", a.errmsg);
@@ -162,7 +150,7 @@ Test(pool_dial, missing_password_fails_with_auth)
 Test(pool_dial, acl_username_and_password_authenticate)
 {
     redisconn_pool_options o;
-    start_server(NULL);
+    given_server_with(NULL);
     redisReply *r = rt_cmd(env.srv, "ACL SETUSER app on >apppass ~* &* +@all");
     cr_assert_str_eq(r->str, "OK");
     freeReplyObject(r);
@@ -180,7 +168,7 @@ Test(pool_dial, acl_username_and_password_authenticate)
 Test(pool_dial, unix_socket_address_connects)
 {
     rt_server_opts so = {.unix_socket = 1};
-    start_server(&so);
+    given_server_with(&so);
     rt_acq a = acquire_once(env.srv->unix_addr, NULL);
     cr_assert_eq(a.status, REDISCONN_OK, "%s", a.errmsg);
     rt_reply r;
@@ -192,7 +180,7 @@ Test(pool_dial, unix_socket_address_connects)
 Test(pool_dial, host_name_is_resolved_without_blocking)
 {
     char addr[64];
-    start_server(NULL);
+    given_server_with(NULL);
     snprintf(addr, sizeof(addr), "localhost:%d", env.srv->port);
     rt_acq a = acquire_once(addr, NULL);
     cr_assert_eq(a.status, REDISCONN_OK, "%s", a.errmsg);
@@ -210,7 +198,7 @@ Test(pool_dial, unknown_host_name_fails_with_resolve)
 Test(pool_dial, stalled_server_fails_the_dial_with_connect_timeout)
 {
     redisconn_pool_options o;
-    start_server(NULL);
+    given_server_with(NULL);
     rt_server_pause(env.srv); /* the kernel still accepts; nobody answers SELECT */
     redisconn_pool_options_init(&o);
     o.connect_timeout_ms = 150;
@@ -225,7 +213,7 @@ Test(pool_dial, stalled_server_fails_the_dial_with_connect_timeout)
 Test(pool_dial, max_clients_reached_fails_the_dial_with_the_server_message)
 {
     rt_server_opts so = {.maxclients = 1};
-    start_server(&so);
+    given_server_with(&so);
     redisContext *hog = redisConnect("127.0.0.1", env.srv->port); /* takes the only slot */
     rt_acq a = acquire_once(env.srv->addr, NULL);
     cr_assert_eq(a.status, REDISCONN_ERR_CONNECT, "got %s", redisconn_status_name(a.status));
@@ -242,7 +230,7 @@ Test(pool_dial, garbage_from_the_server_fails_the_dial)
     cr_assert_eq(a.status, REDISCONN_ERR_PROTOCOL, "got %s", redisconn_status_name(a.status));
     cr_assert(strstr(a.errmsg, "Protocol error") != NULL, "%s", a.errmsg);
     rt_fake_stop(f); /* its sockets were opened after the fd baseline */
-    rt_env_close_pool(&env);
+    close_pool_expect_freed();
 }
 
 Test(pool_dial, half_reply_then_close_fails_the_dial)
@@ -252,20 +240,19 @@ Test(pool_dial, half_reply_then_close_fails_the_dial)
     rt_acq a = acquire_once(rt_fake_addr(f), NULL);
     cr_assert_eq(a.status, REDISCONN_ERR_CONNECT, "got %s", redisconn_status_name(a.status));
     rt_fake_stop(f); /* its sockets were opened after the fd baseline */
-    rt_env_close_pool(&env);
+    close_pool_expect_freed();
 }
 
 Test(pool_dial, new_connections_are_logged_at_debug_without_the_password)
 {
     rt_server_opts so = {.requirepass = "hunter2-pw"};
-    redisconn_pool_options o;
-    start_server(&so);
-    rt_env_options(&env, &o);
-    o.password = "hunter2-pw";
-    rt_acq a = acquire_once(env.srv->addr, &o);
+    redisconn_pool_options *o = given_options();
+    given_server_with(&so);
+    o->password = "hunter2-pw";
+    rt_acq a = acquire_once(env.srv->addr, o);
     cr_assert_eq(a.status, REDISCONN_OK);
     redisconn_release(a.conn);
-    rt_env_close_pool(&env);
+    close_pool_expect_freed();
     cr_assert(strstr(env.log.buf, "opening new Redis connection to 127.0.0.1:") != NULL, "%s",
               env.log.buf);
     cr_assert(strstr(env.log.buf, "hunter2-pw") == NULL, "password logged: %s", env.log.buf);

@@ -6,42 +6,23 @@
 
 #include <event2/event.h>
 
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 
-static rt_env env;
-
-static void setup(void)
-{
-    rt_env_init(&env, NULL);
-}
-
-static void teardown(void)
-{
-    rt_env_fini(&env);
-}
-
-TestSuite(pool_health, .init = setup, .fini = teardown, .timeout = 30);
-
-static redisconn_pool_stats stats(void)
-{
-    redisconn_pool_stats st;
-    redisconn_pool_get_stats(env.pool, &st);
-    return st;
-}
+TestSuite(pool_health, .init = given_server, .fini = rt_env_teardown, .timeout = 30);
 
 Test(pool_health, connection_idle_past_threshold_is_pinged_on_borrow)
 {
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.test_on_borrow_ms = 50;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->test_on_borrow_ms = 50;
+    given_pool(o);
     redisconn_release(rt_acquire_ok(&env));
     redisconn_release(rt_acquire_ok(&env)); /* idle for ~0 ms: no PING */
-    cr_assert_eq(stats().pings, 0);
-    rt_loop_for(env.base, 80);
+    cr_assert_eq(pool_stats().pings, 0);
+    /* Deliberate: the connection must sit idle past the 50 ms threshold. */
+    rt_loop_quiet(env.base, 80);
     long long before = rt_info_int(env.srv, "total_commands_processed");
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(stats().pings, 1);
+    cr_assert_eq(pool_stats().pings, 1);
     /* the PING reached the server (INFO itself counts once more) */
     cr_assert_geq(rt_info_int(env.srv, "total_commands_processed") - before, 2);
     redisconn_release(c);
@@ -49,10 +30,9 @@ Test(pool_health, connection_idle_past_threshold_is_pinged_on_borrow)
 
 Test(pool_health, failed_ping_on_borrow_is_replaced_transparently)
 {
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.test_on_borrow_ms = 0;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->test_on_borrow_ms = 0;
+    given_pool(o);
     redisconn_release(rt_acquire_ok(&env));
     redisReply *r = rt_cmd(env.srv, "CLIENT KILL TYPE normal");
     freeReplyObject(r);
@@ -64,18 +44,18 @@ Test(pool_health, failed_ping_on_borrow_is_replaced_transparently)
     rt_command_wait(&env, a.conn, &rep, "PING");
     cr_assert_str_eq(rep.str, "PONG");
     redisconn_release(a.conn);
-    cr_assert_eq(stats().dials, 2);
+    cr_assert_eq(pool_stats().dials, 2);
 }
 
 Test(pool_health, server_closing_an_idle_connection_is_noticed_without_traffic)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_release(rt_acquire_ok(&env));
-    cr_assert_eq(stats().idle_count, 1);
+    cr_assert_eq(pool_stats().idle_count, 1);
     redisReply *r = rt_cmd(env.srv, "CLIENT KILL TYPE normal");
     freeReplyObject(r);
-    rt_loop_for(env.base, 100);
-    redisconn_pool_stats st = stats();
+    rt_await(env.base, pool_stats().active_count == 0 && pool_stats().closed_broken == 1, 100);
+    redisconn_pool_stats st = pool_stats();
     cr_assert_eq(st.idle_count, 0);
     cr_assert_eq(st.active_count, 0);
     cr_assert_eq(st.closed_broken, 1);
@@ -83,52 +63,54 @@ Test(pool_health, server_closing_an_idle_connection_is_noticed_without_traffic)
 
 Test(pool_health, idle_connections_are_reaped_by_timer_without_traffic)
 {
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.idle_timeout_ms = 100;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->idle_timeout_ms = 100;
+    given_pool(o);
     redisconn_conn *a = rt_acquire_ok(&env);
     redisconn_conn *b = rt_acquire_ok(&env);
     redisconn_release(a);
     redisconn_release(b);
     cr_assert_eq(rt_clients(env.srv), 2);
-    rt_loop_for(env.base, 400);
-    cr_assert_eq(stats().idle_count, 0);
-    cr_assert_eq(stats().closed_idle_timeout, 2);
+    rt_await(env.base,
+             pool_stats().closed_idle_timeout == 2 && pool_stats().idle_count == 0 &&
+                 rt_clients(env.srv) == 0,
+             400);
+    cr_assert_eq(pool_stats().idle_count, 0);
+    cr_assert_eq(pool_stats().closed_idle_timeout, 2);
     cr_assert_eq(rt_clients(env.srv), 0);
 }
 
 Test(pool_health, connections_past_max_lifetime_are_not_reused)
 {
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.max_conn_lifetime_ms = 100;
-    rt_env_pool(&env, &o);
+    redisconn_pool_options *o = given_options();
+    o->max_conn_lifetime_ms = 100;
+    given_pool(o);
     redisconn_conn *first = rt_acquire_ok(&env);
-    rt_loop_for(env.base, 150);
+    /* Deliberate: the lease must outlive the 100 ms lifetime. */
+    rt_loop_quiet(env.base, 150);
     redisconn_release(first); /* too old: closed instead of pooled */
-    cr_assert_eq(stats().idle_count, 0);
-    cr_assert_eq(stats().closed_lifetime, 1);
+    cr_assert_eq(pool_stats().idle_count, 0);
+    cr_assert_eq(pool_stats().closed_lifetime, 1);
     redisconn_release(rt_acquire_ok(&env));
-    rt_loop_for(env.base, 250); /* the idle one ages out by timer too */
-    cr_assert_eq(stats().idle_count, 0);
-    cr_assert_eq(stats().closed_lifetime, 2);
+    /* the idle one ages out by timer too */
+    rt_await(env.base, pool_stats().closed_lifetime == 2 && pool_stats().idle_count == 0, 250);
+    cr_assert_eq(pool_stats().idle_count, 0);
+    cr_assert_eq(pool_stats().closed_lifetime, 2);
 }
 
 Test(pool_health, releases_beyond_max_idle_close_the_oldest_idle)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     redisconn_conn *c[3];
-    rt_env_options(&env, &o);
-    o.max_idle = 2;
-    rt_env_pool(&env, &o);
+    o->max_idle = 2;
+    given_pool(o);
     for (int i = 0; i < 3; i++)
         c[i] = rt_acquire_ok(&env);
     for (int i = 0; i < 3; i++)
         redisconn_release(c[i]);
-    rt_loop_for(env.base, 20);
-    cr_assert_eq(stats().idle_count, 2);
-    cr_assert_eq(stats().closed_max_idle, 1);
+    rt_await(env.base, pool_stats().closed_max_idle == 1 && pool_stats().idle_count == 2, 20);
+    cr_assert_eq(pool_stats().idle_count, 2);
+    cr_assert_eq(pool_stats().closed_max_idle, 1);
     /* the two most recently released stay: c[2] first */
     redisconn_conn *x = rt_acquire_ok(&env);
     cr_assert_eq(x, c[2]);
@@ -137,24 +119,21 @@ Test(pool_health, releases_beyond_max_idle_close_the_oldest_idle)
 
 Test(pool_health, min_idle_prewarms_connections_without_traffic)
 {
-    redisconn_pool_options o;
-    rt_env_options(&env, &o);
-    o.min_idle = 3;
-    rt_env_pool(&env, &o);
-    rt_loop_for(env.base, 200);
-    cr_assert_eq(stats().idle_count, 3);
+    redisconn_pool_options *o = given_options();
+    o->min_idle = 3;
+    given_pool(o);
+    rt_await(env.base, pool_stats().idle_count == 3 && rt_clients(env.srv) == 3, 200);
+    cr_assert_eq(pool_stats().idle_count, 3);
     cr_assert_eq(rt_clients(env.srv), 3);
 }
 
 Test(pool_health, broken_leased_connection_is_replaced_for_a_waiter)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     rt_reply r;
     rt_acq w = {0};
-    rt_env_options(&env, &o);
-    o.max_active = 1;
-    rt_env_pool(&env, &o);
-    redisconn_conn *c = rt_acquire_ok(&env);
+    o->max_active = 1;
+    redisconn_conn *c = given_exhausted(given_pool(o), 1)[0];
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &w));
     redisReply *k = rt_cmd(env.srv, "CLIENT KILL TYPE normal");
     freeReplyObject(k);
@@ -169,20 +148,20 @@ Test(pool_health, broken_leased_connection_is_replaced_for_a_waiter)
     rt_command_wait(&env, w.conn, &r, "PING");
     cr_assert_str_eq(r.str, "PONG");
     redisconn_release(w.conn);
-    cr_assert_eq(stats().dials, 2);
+    cr_assert_eq(pool_stats().dials, 2);
 }
 
 Test(pool_health, commands_on_a_broken_connection_fail_synchronously)
 {
     rt_reply r = {0};
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
     rt_server_kill(env.srv);
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "PING"), REDISCONN_OK);
     cr_assert(rt_wait_reply(&env, &r, 2000));
     cr_assert_eq(r.status, REDISCONN_ERR_IO);
     cr_assert_eq(redisconn_command(c, rt_reply_cb, &r, "PING"), REDISCONN_ERR_IO);
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(r.calls, 1);
     redisconn_release(c);
 }
@@ -191,10 +170,11 @@ Test(pool_health, pool_recovers_by_itself_after_a_server_restart)
 {
     rt_acq a = {0};
     rt_reply r;
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_release(rt_acquire_ok(&env));
     rt_server_kill(env.srv);
-    rt_loop_for(env.base, 50); /* the idle connection sees EOF */
+    /* the idle connection sees EOF */
+    rt_await(env.base, pool_stats().active_count == 0, 50);
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 2000, rt_acq_cb, &a));
     cr_assert(rt_wait_acq(&env, &a, 3000));
     cr_assert_eq(a.status, REDISCONN_ERR_CONNECT, "got %s", redisconn_status_name(a.status));

@@ -27,7 +27,7 @@ static void setup(void)
 static void teardown(void)
 {
     redisconn_blobcache_free(cache);
-    rt_loop_for(base, 5); /* nothing may be left to deliver */
+    rt_loop_quiet(base, 5); /* nothing may be left to deliver */
     event_base_free(base);
 }
 
@@ -62,7 +62,7 @@ Test(blobcache_lru, get_never_calls_back_inside_the_call)
     cr_assert_eq(redisconn_blobcache_get(cache, "k", 1, rt_get_cb, &g), REDISCONN_OK);
     cr_assert_eq(g.calls, 0);
     cr_assert(rt_loop_until(base, &g.calls, 1000));
-    rt_loop_for(base, 10);
+    rt_loop_quiet(base, 10); /* a second callback would come now */
     cr_assert_eq(g.calls, 1);
 }
 
@@ -72,7 +72,7 @@ Test(blobcache_lru, set_never_calls_back_inside_the_call)
     cr_assert_eq(redisconn_blobcache_set(cache, "k", 1, "v", 1, 0, rt_set_cb, &s), REDISCONN_OK);
     cr_assert_eq(s.calls, 0);
     cr_assert(rt_loop_until(base, &s.calls, 1000));
-    rt_loop_for(base, 10);
+    rt_loop_quiet(base, 10); /* a second callback would come now */
     cr_assert_eq(s.calls, 1);
     cr_assert_eq(s.status, REDISCONN_OK);
 }
@@ -133,7 +133,7 @@ Test(blobcache_lru, entry_expires_after_its_ttl)
     rt_get g;
     cr_assert_eq(rt_cache_sets(base, cache, "k", "v", 50), REDISCONN_OK);
     cr_assert_eq(rt_cache_gets(base, cache, "k", &g), REDISCONN_OK);
-    rt_loop_for(base, 120);
+    cr_assert(rt_cache_await_miss(base, cache, "k", 120), "not expired in 120 ms");
     cr_assert_eq(rt_cache_gets(base, cache, "k", &g), REDISCONN_ERR_CACHE_MISS);
     cr_assert_eq(redisconn_blobcache_lru_bytes(cache), 0, "the expired entry is dropped");
 }
@@ -142,7 +142,7 @@ Test(blobcache_lru, ttl_zero_never_expires)
 {
     rt_get g;
     cr_assert_eq(rt_cache_sets(base, cache, "k", "v", 0), REDISCONN_OK);
-    rt_loop_for(base, 100);
+    rt_loop_quiet(base, 100); /* it must not expire meanwhile */
     cr_assert_eq(rt_cache_gets(base, cache, "k", &g), REDISCONN_OK);
 }
 
@@ -200,9 +200,13 @@ Test(blobcache_lru, invalid_namespaces_are_rejected)
     cr_assert(redisconn_blobcache_namespace_valid("luci.auth-1_x"));
 }
 
-Test(blobcache_lru, new_rejects_null_base_and_zero_size)
+Test(blobcache_lru, new_rejects_a_null_base)
 {
     cr_assert_null(redisconn_blobcache_lru_new(NULL, 1024, "ns"));
+}
+
+Test(blobcache_lru, new_rejects_a_zero_size)
+{
     cr_assert_null(redisconn_blobcache_lru_new(base, 0, "ns"));
 }
 
@@ -290,7 +294,7 @@ Test(blobcache_lru, many_entries_are_all_found)
     cr_assert_eq(checked, 11);
 }
 
-Test(blobcache_lru, invalid_arguments_fail_and_never_call_back)
+Test(blobcache_lru, invalid_arguments_fail_without_a_callback)
 {
     cr_assert_eq(redisconn_blobcache_get(NULL, "k", 1, rt_never_get_cb, NULL),
                  REDISCONN_ERR_INVALID);
@@ -305,7 +309,7 @@ Test(blobcache_lru, invalid_arguments_fail_and_never_call_back)
                  REDISCONN_ERR_INVALID);
     cr_assert_eq(redisconn_blobcache_set(cache, "k", 1, "v", 1, -1, rt_never_set_cb, NULL),
                  REDISCONN_ERR_INVALID);
-    rt_loop_for(base, 20);
+    rt_loop_quiet(base, 20); /* a callback would come now */
 }
 
 Test(blobcache_lru, free_with_operations_in_flight_still_calls_back_once)
@@ -318,7 +322,8 @@ Test(blobcache_lru, free_with_operations_in_flight_still_calls_back_once)
     cr_assert_eq(redisconn_blobcache_set(cache, "y", 1, "v", 1, 0, rt_set_cb, &s), REDISCONN_OK);
     redisconn_blobcache_free(cache);
     cache = NULL;
-    rt_loop_for(base, 30);
+    rt_await(base, hit.calls && miss.calls && s.calls, 30);
+    rt_loop_quiet(base, 10); /* a second callback would come now */
     cr_assert_eq(hit.calls, 1);
     cr_assert_eq(hit.status, REDISCONN_OK);
     cr_assert_eq(hit.value[0], 'v');
@@ -384,19 +389,29 @@ static void custom_destroy(void *impl)
     ((custom *)impl)->destroyed++;
 }
 
-Test(blobcache_lru, custom_implementation_is_dispatched_and_not_shareable)
+static const redisconn_blobcache_ops custom_ops = {"custom", custom_get, custom_set,
+                                                   custom_destroy};
+
+Test(blobcache_lru, custom_implementation_is_dispatched)
 {
-    static const redisconn_blobcache_ops ops = {"custom", custom_get, custom_set, custom_destroy};
     custom impl = {0, 0, 0};
-    redisconn_blobcache *c = redisconn_blobcache_new(&ops, &impl);
+    redisconn_blobcache *c = redisconn_blobcache_new(&custom_ops, &impl);
     cr_assert_not_null(c);
     cr_assert_eq(redisconn_blobcache_get(c, "k", 1, rt_never_get_cb, NULL), REDISCONN_ERR_NOMEM);
     cr_assert_eq(redisconn_blobcache_set(c, "k", 1, "v", 1, 0, rt_never_set_cb, NULL),
                  REDISCONN_ERR_NOMEM);
-    cr_assert_null(redisconn_blobcache_lru_share(c, "x"));
-    cr_assert_eq(redisconn_blobcache_lru_bytes(c), 0);
     redisconn_blobcache_free(c);
     cr_assert_eq(impl.gets, 1);
     cr_assert_eq(impl.sets, 1);
     cr_assert_eq(impl.destroyed, 1);
+}
+
+Test(blobcache_lru, custom_implementation_is_not_an_lru)
+{
+    custom impl = {0, 0, 0};
+    redisconn_blobcache *c = redisconn_blobcache_new(&custom_ops, &impl);
+    cr_assert_not_null(c);
+    cr_assert_null(redisconn_blobcache_lru_share(c, "x"));
+    cr_assert_eq(redisconn_blobcache_lru_bytes(c), 0);
+    redisconn_blobcache_free(c);
 }

@@ -8,23 +8,21 @@
 
 #include "redisconn/blobcache.h"
 #include "support/cache_support.h"
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 
-static rt_env env;
 static redisconn_blobcache *cache;
 
 static void setup(void)
 {
-    rt_env_init(&env, NULL);
-    rt_env_pool(&env, NULL);
-    cache = redisconn_blobcache_redis_new(env.pool, "ns");
+    given_server();
+    cache = redisconn_blobcache_redis_new(given_pool(NULL), "ns");
     cr_assert_not_null(cache);
 }
 
 static void teardown(void)
 {
     redisconn_blobcache_free(cache);
-    rt_env_fini(&env);
+    rt_env_teardown();
 }
 
 TestSuite(blobcache_redis, .init = setup, .fini = teardown, .timeout = 30);
@@ -85,7 +83,7 @@ Test(blobcache_redis, entry_expires_after_its_ttl)
     rt_get g;
     cr_assert_eq(rt_cache_sets(env.base, cache, "k", "v", 100), REDISCONN_OK);
     cr_assert_eq(rt_cache_gets(env.base, cache, "k", &g), REDISCONN_OK);
-    rt_loop_for(env.base, 250);
+    cr_assert(rt_cache_await_miss(env.base, cache, "k", 250), "not expired in 250 ms");
     cr_assert_eq(rt_cache_gets(env.base, cache, "k", &g), REDISCONN_ERR_CACHE_MISS);
 }
 
@@ -135,7 +133,7 @@ Test(blobcache_redis, callbacks_never_fire_inside_the_call)
     cr_assert_eq(redisconn_blobcache_get(cache, "k", 1, rt_get_cb, &g), REDISCONN_OK);
     cr_assert_eq(s.calls + g.calls, 0);
     cr_assert(rt_loop_until(env.base, &g.calls, 2000));
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(s.calls, 1);
     cr_assert_eq(g.calls, 1);
 }
@@ -143,11 +141,10 @@ Test(blobcache_redis, callbacks_never_fire_inside_the_call)
 Test(blobcache_redis, operations_give_their_connection_back)
 {
     rt_get g;
-    redisconn_pool_stats st;
     cr_assert_eq(rt_cache_sets(env.base, cache, "k", "v", 0), REDISCONN_OK);
     cr_assert_eq(rt_cache_gets(env.base, cache, "k", &g), REDISCONN_OK);
     cr_assert_eq(rt_cache_gets(env.base, cache, "x", &g), REDISCONN_ERR_CACHE_MISS);
-    redisconn_pool_get_stats(env.pool, &st);
+    redisconn_pool_stats st = pool_stats();
     cr_assert_eq(st.in_use_count, 0);
     cr_assert_eq(st.idle_count, 1, "one connection, reused");
 }
@@ -190,11 +187,10 @@ Test(blobcache_redis, error_reply_is_reported_as_reply_error)
 Test(blobcache_redis, closed_pool_fails_operations_with_closed)
 {
     rt_get g = {0};
-    cr_assert_eq(redisconn_pool_close(env.pool, NULL, NULL), REDISCONN_OK);
+    close_pool(); /* freed once the get is done with it */
     cr_assert_eq(redisconn_blobcache_get(cache, "k", 1, rt_get_cb, &g), REDISCONN_OK);
-    env.pool = NULL; /* freed once the get is done with it */
     cr_assert(rt_loop_until(env.base, &g.calls, 2000));
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(g.calls, 1);
     cr_assert_eq(g.status, REDISCONN_ERR_CLOSED);
 }
@@ -207,7 +203,7 @@ Test(blobcache_redis, free_with_operation_in_flight_still_calls_back_once)
     redisconn_blobcache_free(cache);
     cache = NULL;
     cr_assert(rt_loop_until(env.base, &g.calls, 2000));
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(g.calls, 1);
     cr_assert_eq(g.status, REDISCONN_OK);
 }
@@ -220,12 +216,12 @@ Test(blobcache_redis, invalid_constructor_arguments_yield_null)
     cr_assert_null(redisconn_blobcache_redis_new(env.pool, NULL));
 }
 
-Test(blobcache_redis, invalid_arguments_fail_and_never_call_back)
+Test(blobcache_redis, invalid_arguments_fail_without_a_callback)
 {
     cr_assert_eq(redisconn_blobcache_get(cache, NULL, 2, rt_never_get_cb, NULL),
                  REDISCONN_ERR_INVALID);
     cr_assert_eq(redisconn_blobcache_set(cache, "k", 1, "v", 1, -5, rt_never_set_cb, NULL),
                  REDISCONN_ERR_INVALID);
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a callback would come now */
     cr_assert_eq(rt_clients(env.srv), 0, "nothing was sent");
 }

@@ -6,38 +6,27 @@
 #include <string.h>
 
 #include "hello_cache.h"
-#include "support/server_support.h"
+#include "support/server_fixture.h"
 
-static rt_srv_env env;
-
-static void setup(void)
-{
-    rt_srv_env_init(&env, 1);
-}
-
-static void teardown(void)
-{
-    rt_srv_env_fini(&env);
-}
-
-TestSuite(cache_routes, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(cache_routes, .init = given_http_env_with_redis, .fini = rt_http_env_teardown,
+          .timeout = 30);
 
 /* Starts the server with the Redis module (`with_redis`: configured) and
  * the sample's two routes. */
 static void start(int with_redis)
 {
-    if (!with_redis) env.redis_opts.redis_addr = NULL;
-    cr_assert_eq(rt_srv_env_start_redis(&env), REDISCONN_OK);
-    cr_assert_eq(redisconn_server_route(env.srv, "GET", "/cache/*", hello_cache_get, NULL),
+    if (!with_redis) http_env.redis_opts.redis_addr = NULL;
+    cr_assert_eq(rt_srv_env_start_redis(&http_env), REDISCONN_OK);
+    cr_assert_eq(redisconn_server_route(http_env.srv, "GET", "/cache/*", hello_cache_get, NULL),
                  REDISCONN_OK);
-    cr_assert_eq(redisconn_server_route(env.srv, "PUT", "/cache/*", hello_cache_put, NULL),
+    cr_assert_eq(redisconn_server_route(http_env.srv, "PUT", "/cache/*", hello_cache_put, NULL),
                  REDISCONN_OK);
 }
 
 /* A request; asserts the status, returns the response (caller frees). */
 static rt_http *call(const char *method, const char *path, const void *body, size_t len, int want)
 {
-    rt_http *h = rt_srv_fetch_raw(&env, method, path, NULL, body, len);
+    rt_http *h = rt_srv_fetch_raw(&http_env, method, path, NULL, body, len);
     cr_assert_eq(h->status, want, "%s %s: %d %s", method, path, h->status, h->body);
     return h;
 }
@@ -91,12 +80,25 @@ Test(cache_routes, binary_body_round_trips_byte_for_byte)
     get_ok("/cache/bin", val, sizeof(val));
 }
 
+/* GETs `path` again and again until it answers 404 or `timeout_ms` passed. */
+static int route_misses_within(const char *path, int timeout_ms)
+{
+    int64_t end = rt_now_ms() + timeout_ms;
+    do {
+        rt_http *h = rt_srv_fetch(&http_env, "GET", path, NULL);
+        int status = h->status;
+        rt_http_free(h);
+        if (status == 404) return 1;
+    } while (rt_now_ms() < end);
+    return 0;
+}
+
 Test(cache_routes, ttl_ms_expires_the_entry)
 {
     start(0);
     put("/cache/short?ttl_ms=100", "v");
     get_ok("/cache/short", "v", 1);
-    rt_loop_for(env.base, 250);
+    cr_assert(route_misses_within("/cache/short", 250), "not expired in 250 ms");
     expect_status("GET", "/cache/short", 404);
 }
 
@@ -121,7 +123,7 @@ Test(cache_routes, with_redis_the_value_is_stored_in_redis)
     redisReply *r;
     start(1);
     put("/cache/greeting", "hi");
-    r = rt_cmd(env.redis, "GET %s", "redisconn.blobcache." HELLO_CACHE_NAMESPACE ":greeting");
+    r = rt_cmd(http_env.redis, "GET %s", "redisconn.blobcache." HELLO_CACHE_NAMESPACE ":greeting");
     cr_assert_not_null(r);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert_str_eq(r->str, "hi");
@@ -138,22 +140,22 @@ Test(cache_routes, with_redis_get_of_an_absent_key_is_404)
 Test(cache_routes, with_redis_down_get_is_503_not_404)
 {
     start(1);
-    rt_server_stop(env.redis);
+    rt_server_stop(http_env.redis);
     expect_status("GET", "/cache/k", 503);
 }
 
 Test(cache_routes, with_redis_down_put_is_503)
 {
     start(1);
-    rt_server_stop(env.redis);
+    rt_server_stop(http_env.redis);
     expect_status("PUT", "/cache/k", 503);
 }
 
 Test(cache_routes, with_redis_stalled_the_request_deadline_answers_504)
 {
-    env.opts.request_timeout_ms = 200;
+    http_env.opts.request_timeout_ms = 200;
     start(1);
     put("/cache/k", "v"); /* the pool has a connection */
-    rt_server_pause(env.redis);
+    rt_server_pause(http_env.redis);
     expect_status("GET", "/cache/k", 504);
 }

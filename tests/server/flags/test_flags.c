@@ -87,7 +87,19 @@ Test(flags, double_dash_with_equals)
     cr_assert_eq(db, 2);
 }
 
-Test(flags, single_dash_with_equals_and_double_dash_with_a_separate_value)
+Test(flags, single_dash_with_equals)
+{
+    cr_assert_eq(PARSE("-redis-db=3"), REDISCONN_OK);
+    cr_assert_eq(db, 3);
+}
+
+Test(flags, double_dash_with_a_separate_value)
+{
+    cr_assert_eq(PARSE("--redis-addr", "h:1"), REDISCONN_OK);
+    cr_assert_str_eq(addr, "h:1");
+}
+
+Test(flags, syntaxes_mix_in_one_command_line)
 {
     cr_assert_eq(PARSE("-redis-db=3", "--redis-addr", "h:1"), REDISCONN_OK);
     cr_assert_eq(db, 3);
@@ -100,12 +112,22 @@ Test(flags, empty_value_after_equals_is_an_empty_string)
     cr_assert_str_eq(addr, "");
 }
 
-Test(flags, int_accepts_negative_hex_and_octal)
+Test(flags, int_accepts_a_negative_number)
 {
     cr_assert_eq(PARSE("-redis-db", "-7"), REDISCONN_OK);
     cr_assert_eq(db, -7);
+}
+
+Test(flags, int_accepts_hex)
+{
     cr_assert_eq(PARSE("-redis-db=0x10"), REDISCONN_OK);
     cr_assert_eq(db, 16);
+}
+
+Test(flags, int_accepts_octal)
+{
+    cr_assert_eq(PARSE("-redis-db=010"), REDISCONN_OK);
+    cr_assert_eq(db, 8, "a leading 0 is octal, as Go's strconv.ParseInt(s, 0, ...)");
 }
 
 Test(flags, bool_without_a_value_is_true)
@@ -239,9 +261,13 @@ Test(flags, help_prints_every_flag_with_type_and_default)
     cr_assert_lt(strstr(u, "-redis-addr"), strstr(u, "-redis-db"), "sorted by name");
 }
 
-Test(flags, h_and_double_dash_help_are_help_too)
+Test(flags, h_is_help_too)
 {
     cr_assert_eq(PARSE("-h"), REDISCONN_FLAGS_HELP);
+}
+
+Test(flags, double_dash_help_is_help_too)
+{
     cr_assert_eq(PARSE("--help"), REDISCONN_FLAGS_HELP);
 }
 
@@ -280,13 +306,22 @@ Test(flags, the_set_can_be_parsed_again)
     cr_assert_eq(redisconn_flags_nargs(fs), 0);
 }
 
-Test(flags, registration_rejects_duplicates_and_bad_names)
+Test(flags, registration_rejects_a_duplicate_name)
 {
     int x;
     cr_assert_eq(redisconn_flags_int(fs, "redis-db", &x, 0, ""), REDISCONN_ERR_INVALID);
+}
+
+Test(flags, registration_rejects_bad_names)
+{
+    int x;
     cr_assert_eq(redisconn_flags_int(fs, "", &x, 0, ""), REDISCONN_ERR_INVALID);
     cr_assert_eq(redisconn_flags_int(fs, "-x", &x, 0, ""), REDISCONN_ERR_INVALID);
     cr_assert_eq(redisconn_flags_int(fs, "a=b", &x, 0, ""), REDISCONN_ERR_INVALID);
+}
+
+Test(flags, registration_requires_a_destination)
+{
     cr_assert_eq(redisconn_flags_int(fs, "ok", NULL, 0, ""), REDISCONN_ERR_INVALID);
 }
 

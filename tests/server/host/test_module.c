@@ -9,9 +9,8 @@
 
 #include <event2/event.h>
 
-#include "support/server_support.h"
+#include "support/server_fixture.h"
 
-static rt_srv_env env;
 static char trace[1024];
 
 /* Appends to the trace of what ran, in order. */
@@ -59,9 +58,9 @@ static int value_init(const redisconn_module *m, redisconn_ctx *ctx, redisconn_h
                       redisconn_ctx **out)
 {
     (void)m;
-    cr_assert_eq(redisconn_host_base(host), env.base);
+    cr_assert_eq(redisconn_host_base(host), http_env.base);
     cr_assert_not_null(redisconn_host_metrics(host));
-    cr_assert_eq(redisconn_host_metrics(host), redisconn_server_metrics(env.srv),
+    cr_assert_eq(redisconn_host_metrics(host), redisconn_server_metrics(http_env.srv),
                  "the server's registry");
     *out = redisconn_ctx_with_value(ctx, &value_key, "installed", NULL);
     return REDISCONN_OK;
@@ -81,7 +80,7 @@ static void slow_cleanup(redisconn_cleanup *c, void *arg)
     struct timeval tv = {0, 100000};
     (void)arg;
     note("cleanup-start:slow ");
-    cr_assert_eq(event_base_once(env.base, -1, EV_TIMEOUT, on_slow_timer, c, &tv), 0);
+    cr_assert_eq(event_base_once(http_env.base, -1, EV_TIMEOUT, on_slow_timer, c, &tv), 0);
 }
 
 static int slow_init(const redisconn_module *m, redisconn_ctx *ctx, redisconn_host *host,
@@ -137,20 +136,15 @@ static void setup(void)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         cr_assert_not_null(redisconn_module_register_name(names[i]));
     trace[0] = '\0';
-    rt_srv_env_init(&env, 0);
+    given_http_env();
 }
 
-static void teardown(void)
-{
-    rt_srv_env_fini(&env);
-}
-
-TestSuite(module, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(module, .init = setup, .fini = rt_http_env_teardown, .timeout = 20);
 
 /* Starts with the given modules; returns the start status. */
 static int start(const redisconn_module *const *mods, size_t n)
 {
-    return rt_srv_env_start(&env, mods, n);
+    return rt_srv_env_start(&http_env, mods, n);
 }
 
 #define START(...)                                                                                 \
@@ -176,7 +170,7 @@ Test(module, registering_a_name_twice_fails)
 Test(module, modules_initialize_after_their_dependencies)
 {
     cr_assert_eq(START(&mod_c, &mod_b, &mod_a), REDISCONN_OK, "%s",
-                 redisconn_server_error(env.srv));
+                 redisconn_server_error(http_env.srv));
     cr_assert_str_eq(trace, "init:a init:b init:c ");
 }
 
@@ -208,48 +202,48 @@ Test(module, optional_dependency_may_be_absent)
 Test(module, missing_required_dependency_fails_startup_naming_both)
 {
     cr_assert_eq(START(&mod_c, &mod_a), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(env.srv),
+    cr_assert_str_eq(redisconn_server_error(http_env.srv),
                      "module \"c\" requires module \"b\", which is not in the list");
     cr_assert_str_eq(trace, "", "nothing is initialized");
-    cr_assert(strstr(env.log.buf, "startup failed: module \"c\" requires") != NULL, "%s",
-              env.log.buf);
-    cr_assert_eq(redisconn_server_port(env.srv), -1, "not listening");
+    cr_assert(strstr(http_env.log.buf, "startup failed: module \"c\" requires") != NULL, "%s",
+              http_env.log.buf);
+    cr_assert_eq(redisconn_server_port(http_env.srv), -1, "not listening");
 }
 
 Test(module, dependency_cycle_fails_startup_naming_the_modules)
 {
     cr_assert_eq(START(&mod_a, &mod_cy1, &mod_cy2), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(env.srv), "dependency cycle: cy1 -> cy2 -> cy1");
+    cr_assert_str_eq(redisconn_server_error(http_env.srv), "dependency cycle: cy1 -> cy2 -> cy1");
     cr_assert_str_eq(trace, "");
 }
 
 Test(module, self_dependency_is_a_cycle)
 {
     cr_assert_eq(START(&mod_self), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(env.srv), "dependency cycle: self -> self");
+    cr_assert_str_eq(redisconn_server_error(http_env.srv), "dependency cycle: self -> self");
 }
 
 Test(module, unregistered_name_fails_startup)
 {
     cr_assert_eq(START(&mod_unregistered), REDISCONN_ERR_INVALID);
-    cr_assert(strstr(redisconn_server_error(env.srv), "\"unregistered\": name not registered"),
-              "%s", redisconn_server_error(env.srv));
+    cr_assert(strstr(redisconn_server_error(http_env.srv), "\"unregistered\": name not registered"),
+              "%s", redisconn_server_error(http_env.srv));
 }
 
 Test(module, module_listed_twice_fails_startup)
 {
     cr_assert_eq(START(&mod_a, &mod_q, &mod_a), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(env.srv), "module \"a\" is listed twice");
+    cr_assert_str_eq(redisconn_server_error(http_env.srv), "module \"a\" is listed twice");
 }
 
 Test(module, initialize_error_aborts_startup_with_the_module_name)
 {
     cr_assert_eq(START(&mod_failing, &mod_a, &mod_q), REDISCONN_ERR_CONNECT);
-    cr_assert_str_eq(redisconn_server_error(env.srv),
+    cr_assert_str_eq(redisconn_server_error(http_env.srv),
                      "module \"failing\" failed to initialize: cannot connect to Redis: boom 42");
     cr_assert_str_eq(trace, "init:a init:failing ", "q must not be initialized");
-    cr_assert_eq(redisconn_server_port(env.srv), -1);
-    rt_srv_env_shutdown(&env);
+    cr_assert_eq(redisconn_server_port(http_env.srv), -1);
+    rt_srv_env_shutdown(&http_env);
     cr_assert_str_eq(trace, "init:a init:failing cleanup:a ",
                      "cleanups registered before the failure run");
 }
@@ -257,23 +251,24 @@ Test(module, initialize_error_aborts_startup_with_the_module_name)
 Test(module, cleanups_run_in_reverse_order_at_shutdown)
 {
     cr_assert_eq(START(&mod_a, &mod_b, &mod_c), REDISCONN_OK);
-    rt_srv_env_shutdown(&env);
+    rt_srv_env_shutdown(&http_env);
     cr_assert_str_eq(trace, "init:a init:b init:c cleanup:c cleanup:b cleanup:a ");
 }
 
 Test(module, asynchronous_cleanup_completes_before_the_next_starts)
 {
     cr_assert_eq(START(&mod_a, &mod_slow), REDISCONN_OK);
-    rt_srv_env_shutdown(&env);
+    rt_srv_env_shutdown(&http_env);
     cr_assert_str_eq(trace, "init:a cleanup-start:slow cleanup-done:slow cleanup:a ");
 }
 
 Test(module, cleanup_added_by_the_program_runs_first)
 {
     cr_assert_eq(START(&mod_a), REDISCONN_OK);
-    cr_assert_eq(redisconn_host_add_cleanup(redisconn_server_host(env.srv), rec_cleanup, "main"),
-                 REDISCONN_OK);
-    rt_srv_env_shutdown(&env);
+    cr_assert_eq(
+        redisconn_host_add_cleanup(redisconn_server_host(http_env.srv), rec_cleanup, "main"),
+        REDISCONN_OK);
+    rt_srv_env_shutdown(&http_env);
     cr_assert_str_eq(trace, "init:a cleanup:main cleanup:a ");
 }
 
@@ -288,10 +283,11 @@ Test(module, initialize_installs_values_seen_by_every_request)
 {
     rt_http *h;
     cr_assert_eq(START(&mod_values), REDISCONN_OK);
-    cr_assert_str_eq(redisconn_ctx_value(redisconn_server_ctx(env.srv), &value_key), "installed");
-    cr_assert_eq(redisconn_server_route(env.srv, "GET", "/value", value_handler, NULL),
+    cr_assert_str_eq(redisconn_ctx_value(redisconn_server_ctx(http_env.srv), &value_key),
+                     "installed");
+    cr_assert_eq(redisconn_server_route(http_env.srv, "GET", "/value", value_handler, NULL),
                  REDISCONN_OK);
-    h = rt_srv_fetch(&env, "GET", "/value", NULL);
+    h = rt_srv_fetch(&http_env, "GET", "/value", NULL);
     cr_assert_eq(h->status, 200);
     cr_assert_str_eq(h->body, "installed");
     rt_http_free(h);

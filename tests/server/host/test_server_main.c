@@ -136,34 +136,81 @@ static int wait_trace(const char *line, int timeout_ms)
     return 0;
 }
 
-static void graceful_stop_with(int sig)
+/* What a graceful stop showed: the response to the request in flight (NULL
+ * if none came in time; the caller frees it) and the exit code. The child's
+ * trace and output stay in trace_path and out_path. */
+typedef struct stopped {
+    rt_http *response;
+    int exit_code;
+} stopped;
+
+/* Starts the program, sends GET /slow (answered after 300 ms), and sends
+ * `sig` while that request is in flight. */
+static stopped stop_with_a_request_in_flight(int sig)
 {
     struct child c;
-    rt_http *h;
+    stopped r;
     pid_t pid = spawn(&c, NULL);
     cr_assert(rt_http_wait_ready(port, 10000), "server not up: %s", file_text(out_path));
-    h = rt_http_send(port, "GET", "/slow", NULL);
-    cr_assert_not_null(h);
+    r.response = rt_http_send(port, "GET", "/slow", NULL);
+    cr_assert_not_null(r.response);
     cr_assert(wait_trace("slow-started", 5000));
     kill(pid, sig);
-    cr_assert(rt_http_read(h, 5000), "the in-flight request got no response");
-    cr_assert_eq(h->status, 200);
-    cr_assert_str_eq(h->body, "slow done\n");
-    rt_http_free(h);
-    cr_assert_eq(rt_wait_exit(pid, 10000), 0, "%s", file_text(out_path));
+    if (!rt_http_read(r.response, 5000)) {
+        rt_http_free(r.response);
+        r.response = NULL;
+    }
+    r.exit_code = rt_wait_exit(pid, 10000);
+    return r;
+}
+
+static void expect_the_request_finished(const stopped *r)
+{
+    cr_assert_not_null(r->response, "the in-flight request got no response");
+    cr_assert_eq(r->response->status, 200);
+    cr_assert_str_eq(r->response->body, "slow done\n");
+}
+
+static void expect_the_cleanups_ran_after_it_in_reverse_order(void)
+{
     cr_assert_str_eq(file_text(trace_path),
                      "slow-started\nslow-replied\ninit-cleanup\nmodule-cleanup\n");
+}
+
+static void expect_exit_0_after_shutdown(const stopped *r)
+{
+    cr_assert_eq(r->exit_code, 0, "%s", file_text(out_path));
     cr_assert(strstr(file_text(out_path), "shutdown complete") != NULL, "%s", file_text(out_path));
 }
 
-Test(server_main, sigterm_finishes_the_request_in_flight_runs_cleanups_and_exits_0)
+Test(server_main, sigterm_finishes_the_request_in_flight)
 {
-    graceful_stop_with(SIGTERM);
+    stopped r = stop_with_a_request_in_flight(SIGTERM);
+    expect_the_request_finished(&r);
+    rt_http_free(r.response);
+}
+
+Test(server_main, sigterm_runs_the_cleanups_in_reverse_order_after_the_request)
+{
+    stopped r = stop_with_a_request_in_flight(SIGTERM);
+    expect_the_cleanups_ran_after_it_in_reverse_order();
+    rt_http_free(r.response);
+}
+
+Test(server_main, sigterm_exits_0_after_the_shutdown)
+{
+    stopped r = stop_with_a_request_in_flight(SIGTERM);
+    expect_exit_0_after_shutdown(&r);
+    rt_http_free(r.response);
 }
 
 Test(server_main, sigint_shuts_down_the_same_way)
 {
-    graceful_stop_with(SIGINT);
+    stopped r = stop_with_a_request_in_flight(SIGINT);
+    expect_the_request_finished(&r);
+    expect_the_cleanups_ran_after_it_in_reverse_order();
+    expect_exit_0_after_shutdown(&r);
+    rt_http_free(r.response);
 }
 
 Test(server_main, redis_module_from_flags_serves_counts_end_to_end)
@@ -221,12 +268,19 @@ Test(server_main, positional_argument_exits_2)
     cr_assert(strstr(file_text(out_path), "unexpected argument: serve"));
 }
 
-Test(server_main, help_exits_0_listing_server_and_module_flags)
+Test(server_main, help_exits_0)
+{
+    static const char *args[] = {"-help", NULL};
+    struct child c;
+    cr_assert_eq(rt_wait_exit(spawn(&c, args), 10000), 0);
+}
+
+Test(server_main, help_lists_the_server_and_module_flags)
 {
     static const char *args[] = {"-help", NULL};
     struct child c;
     const char *out;
-    cr_assert_eq(rt_wait_exit(spawn(&c, args), 10000), 0);
+    rt_wait_exit(spawn(&c, args), 10000);
     out = file_text(out_path);
     cr_assert(strstr(out, "Usage of hello_server:"), "%s", out);
     cr_assert(strstr(out, "-http-addr string"), "%s", out);

@@ -10,21 +10,20 @@
 #include "redisconn/metrics.h"
 #include "support/expo.h"
 #include "support/pool_support.h"
-#include "support/server_support.h"
+#include "support/server_fixture.h"
 
-static rt_srv_env env;
 static rt_expo *ex;
 
 static void setup(void)
 {
-    rt_srv_env_init(&env, 1);
+    given_http_env_with_redis();
     ex = malloc(sizeof(*ex));
     cr_assert_not_null(ex);
 }
 
 static void teardown(void)
 {
-    rt_srv_env_fini(&env);
+    rt_http_env_teardown();
     free(ex);
 }
 
@@ -40,14 +39,15 @@ TestSuite(server_metrics, .init = setup, .fini = teardown, .timeout = 30);
 /* Starts the server with the Redis module. */
 static void start_server(void)
 {
-    cr_assert_eq(rt_srv_env_start_redis(&env), REDISCONN_OK, "%s", redisconn_server_error(env.srv));
+    cr_assert_eq(rt_srv_env_start_redis(&http_env), REDISCONN_OK, "%s",
+                 redisconn_server_error(http_env.srv));
 }
 
 /* GET /metrics: asserts 200 and the content type, parses every line. */
 static const rt_expo *scrape(void)
 {
     char ctype[128];
-    rt_http *h = rt_srv_fetch(&env, "GET", "/metrics", NULL);
+    rt_http *h = rt_srv_fetch(&http_env, "GET", "/metrics", NULL);
     cr_assert_eq(h->status, 200, "%d %s", h->status, h->body);
     cr_assert_not_null(rt_http_header(h, "Content-Type", ctype, sizeof(ctype)));
     cr_assert_str_eq(ctype, REDISCONN_METRICS_CONTENT_TYPE);
@@ -60,8 +60,8 @@ static const rt_expo *scrape(void)
 static redisconn_conn *lease(void)
 {
     rt_acq a = {0};
-    cr_assert_not_null(redisconn_get(redisconn_server_ctx(env.srv), rt_acq_cb, &a));
-    cr_assert(rt_loop_until(env.base, &a.calls, 5000));
+    cr_assert_not_null(redisconn_get(redisconn_server_ctx(http_env.srv), rt_acq_cb, &a));
+    cr_assert(rt_loop_until(http_env.base, &a.calls, 5000));
     cr_assert_eq(a.status, REDISCONN_OK, "%s", a.errmsg);
     return a.conn;
 }
@@ -69,14 +69,14 @@ static redisconn_conn *lease(void)
 Test(server_metrics, server_and_host_share_one_registry)
 {
     start_server();
-    cr_assert_not_null(redisconn_server_metrics(env.srv));
-    cr_assert_eq(redisconn_server_metrics(env.srv),
-                 redisconn_host_metrics(redisconn_server_host(env.srv)));
+    cr_assert_not_null(redisconn_server_metrics(http_env.srv));
+    cr_assert_eq(redisconn_server_metrics(http_env.srv),
+                 redisconn_host_metrics(redisconn_server_host(http_env.srv)));
 }
 
 Test(server_metrics, without_redis_the_text_has_no_pool_families)
 {
-    env.redis_opts.redis_addr = NULL; /* no address: no pool */
+    http_env.redis_opts.redis_addr = NULL; /* no address: no pool */
     start_server();
     scrape();
     cr_assert_null(rt_expo_family(ex, "redis_pool_conns"));
@@ -138,10 +138,10 @@ static void wait_once(redisconn_pool *pool, redisconn_conn *held, int ms)
 {
     rt_acq w = {0};
     cr_assert_not_null(redisconn_pool_acquire(pool, 5000, rt_acq_cb, &w));
-    rt_loop_for(env.base, ms);
+    rt_loop_quiet(http_env.base, ms); /* deliberate: the wait lasts `ms`, nothing may serve it */
     cr_assert_eq(w.calls, 0, "the acquire must wait");
     redisconn_release(held);
-    cr_assert(rt_loop_until(env.base, &w.calls, 2000));
+    cr_assert(rt_loop_until(http_env.base, &w.calls, 2000));
     cr_assert_eq(w.status, REDISCONN_OK);
     redisconn_release(w.conn);
 }
@@ -156,13 +156,13 @@ Test(server_metrics, wait_histogram_agrees_with_the_pool_statistics)
     start_server();
     redisconn_pool_options_init(&o);
     o.max_active = 1;
-    pool = redisconn_pool_new_with_options(env.base, env.redis->addr, &o, NULL);
+    pool = redisconn_pool_new_with_options(http_env.base, http_env.redis->addr, &o, NULL);
     cr_assert_not_null(pool);
-    cr_assert_eq(
-        redisconn_metrics_on_collect(redisconn_server_metrics(env.srv), report_test_pool, pool),
-        REDISCONN_OK);
-    wait_once(pool, rt_acquire_ok_on(pool, env.base), 20);
-    wait_once(pool, rt_acquire_ok_on(pool, env.base), 60);
+    cr_assert_eq(redisconn_metrics_on_collect(redisconn_server_metrics(http_env.srv),
+                                              report_test_pool, pool),
+                 REDISCONN_OK);
+    wait_once(pool, rt_acquire_ok_on(pool, http_env.base), 20);
+    wait_once(pool, rt_acquire_ok_on(pool, http_env.base), 60);
     redisconn_pool_get_stats(pool, &st);
     scrape();
     cr_assert_eq(st.wait_count, 2);
@@ -179,9 +179,9 @@ Test(server_metrics, wait_histogram_agrees_with_the_pool_statistics)
         prev = v;
     }
     cr_assert_eq(rt_expo_value(ex, "redis_pool_wait_seconds_bucket{pool=\"test\",le=\"+Inf\"}"), 2);
-    cr_assert_eq(
-        redisconn_metrics_off_collect(redisconn_server_metrics(env.srv), report_test_pool, pool),
-        REDISCONN_OK);
+    cr_assert_eq(redisconn_metrics_off_collect(redisconn_server_metrics(http_env.srv),
+                                               report_test_pool, pool),
+                 REDISCONN_OK);
     cr_assert_eq(redisconn_pool_close(pool, NULL, NULL), REDISCONN_OK);
 }
 
@@ -189,7 +189,7 @@ Test(server_metrics, metrics_route_takes_only_get)
 {
     rt_http *h;
     start_server();
-    h = rt_srv_fetch(&env, "POST", "/metrics", "");
+    h = rt_srv_fetch(&http_env, "POST", "/metrics", "");
     cr_assert_eq(h->status, 405);
     rt_http_free(h);
 }

@@ -8,15 +8,14 @@
 
 #include <event2/event.h>
 
-#include "support/pool_support.h"
+#include "support/pool_fixture.h"
 #include "support/server_support.h"
 
-static rt_env env;
 static redisconn_ctx *bg, *ctx;
 
 static void setup(void)
 {
-    rt_env_init(&env, NULL);
+    given_server();
     bg = redisconn_ctx_background(env.base);
     cr_assert_not_null(bg);
     ctx = NULL;
@@ -27,7 +26,7 @@ static void teardown(void)
     rt_server_resume(env.srv);
     redisconn_ctx_unref(ctx);
     redisconn_ctx_unref(bg);
-    rt_env_fini(&env);
+    rt_env_teardown();
 }
 
 TestSuite(ctx_command, .init = setup, .fini = teardown, .timeout = 30);
@@ -35,7 +34,7 @@ TestSuite(ctx_command, .init = setup, .fini = teardown, .timeout = 30);
 /* A pool with `opts` (NULL: defaults) in a context derived from bg. */
 static redisconn_ctx *with_pool(const redisconn_pool_options *opts)
 {
-    rt_env_pool(&env, opts);
+    given_pool(opts);
     ctx = redisconn_use_pool(bg, env.pool);
     cr_assert_not_null(ctx);
     return ctx;
@@ -45,7 +44,7 @@ static redisconn_ctx *with_pool(const redisconn_pool_options *opts)
 static void wait_once(rt_reply *r)
 {
     cr_assert(rt_wait_reply(&env, r, 5000), "no callback");
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
     cr_assert_eq(r->calls, 1, "callback fired %d times", r->calls);
 }
 
@@ -158,33 +157,67 @@ Test(ctx_command, deadline_passing_while_redis_stalls_fails_deadline_once)
     redisconn_ctx_unref(c);
 }
 
-Test(ctx_command, cancel_in_flight_fails_canceled_at_once_and_drops_the_reply)
+/* The server has run INCR n once. */
+static int n_is_1(void)
 {
-    rt_reply r = {0};
+    redisReply *v = rt_cmd(env.srv, "GET %s", "n");
+    int yes = v != NULL && v->type == REDIS_REPLY_STRING && strcmp(v->str, "1") == 0;
+    freeReplyObject(v);
+    return yes;
+}
+
+/* INCR n sent through a cancelable context while Redis is stalled (so
+ * nothing answers it), then the context canceled; returns the context. */
+static redisconn_ctx *cancel_while_redis_stalls(rt_reply *r)
+{
     redisconn_canceler *cancel;
     redisconn_ctx *c;
     warm_up(with_pool(NULL));
     rt_server_pause(env.srv);
     c = redisconn_ctx_with_cancel(ctx, &cancel);
-    cr_assert_eq(redisconn_ctx_command(c, rt_reply_cb, &r, "INCR %s", "n"), REDISCONN_OK);
-    rt_loop_for(env.base, 30);
-    cr_assert_eq(r.calls, 0, "Redis is stalled: no answer yet");
+    cr_assert_eq(redisconn_ctx_command(c, rt_reply_cb, r, "INCR %s", "n"), REDISCONN_OK);
+    rt_loop_quiet(env.base, 30); /* Redis is stalled: nothing may answer yet */
+    cr_assert_eq(r->calls, 0, "Redis is stalled: no answer yet");
     redisconn_ctx_cancel(cancel);
+    return c;
+}
+
+Test(ctx_command, cancel_in_flight_fails_canceled_at_once)
+{
+    rt_reply r = {0};
+    redisconn_ctx *c = cancel_while_redis_stalls(&r);
     cr_assert_eq(r.calls, 0, "fired from inside redisconn_ctx_cancel");
     wait_once(&r);
     cr_assert_eq(r.status, REDISCONN_ERR_CANCELED);
+    redisconn_ctx_unref(c);
+}
+
+Test(ctx_command, cancel_in_flight_drops_the_late_reply)
+{
+    rt_reply r = {0};
+    redisconn_ctx *c = cancel_while_redis_stalls(&r);
+    wait_once(&r);
     rt_server_resume_expect_dropped(env.srv, env.base, &r.calls);
+    redisconn_ctx_unref(c);
+}
+
+Test(ctx_command, command_canceled_in_flight_still_runs_on_the_server)
+{
+    rt_reply r = {0};
+    redisconn_ctx *c = cancel_while_redis_stalls(&r);
+    wait_once(&r);
+    rt_server_resume(env.srv);
+    rt_await(env.base, n_is_1(), 1000);
     expect_value("n", "1"); /* documented: the command itself still ran */
     redisconn_ctx_unref(c);
 }
 
 Test(ctx_command, without_a_deadline_the_pool_command_timeout_applies)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     rt_reply r = {0};
-    rt_env_options(&env, &o);
-    o.command_timeout_ms = 100;
-    warm_up(with_pool(&o));
+    o->command_timeout_ms = 100;
+    warm_up(with_pool(o));
     rt_server_pause(env.srv);
     cr_assert_eq(redisconn_ctx_command(ctx, rt_reply_cb, &r, "PING"), REDISCONN_OK);
     wait_once(&r);
@@ -197,7 +230,7 @@ Test(ctx_command, stateful_command_is_refused_with_lease_required)
                  REDISCONN_ERR_LEASE_REQUIRED);
     cr_assert_eq(redisconn_ctx_command(ctx, rt_never_reply_cb, NULL, "SUBSCRIBE %s", "ch"),
                  REDISCONN_ERR_LEASE_REQUIRED);
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a refused call never calls back */
 }
 
 Test(ctx_command, closed_pool_fails_the_call)
@@ -206,7 +239,7 @@ Test(ctx_command, closed_pool_fails_the_call)
     cr_assert_eq(redisconn_pool_close(env.pool, NULL, NULL), REDISCONN_OK);
     env.pool = NULL;
     cr_assert_eq(redisconn_ctx_command(ctx, rt_never_reply_cb, NULL, "PING"), REDISCONN_ERR_CLOSED);
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a refused call never calls back */
 }
 
 Test(ctx_command, invalid_arguments_fail_the_call)
@@ -220,5 +253,5 @@ Test(ctx_command, invalid_arguments_fail_the_call)
                  REDISCONN_ERR_INVALID);
     cr_assert_eq(redisconn_ctx_command_argv(ctx, rt_never_reply_cb, NULL, 1, NULL, NULL),
                  REDISCONN_ERR_INVALID);
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* a refused call never calls back */
 }

@@ -7,31 +7,19 @@
 
 #include <event2/event.h>
 
-#include "redisconn/metrics.h"
-#include "support/expo.h"
-#include "support/pool_support.h"
-
-static rt_env env;
-static redisconn_metrics *m;
-static rt_expo *ex;
-static char *text;
+#include "support/metrics_fixture.h"
+#include "support/pool_fixture.h"
 
 static void setup(void)
 {
-    rt_env_init(&env, NULL);
-    m = redisconn_metrics_new();
-    cr_assert_not_null(m);
-    ex = malloc(sizeof(*ex));
-    cr_assert_not_null(ex);
-    text = NULL;
+    given_server();
+    given_registry();
 }
 
 static void teardown(void)
 {
-    redisconn_metrics_free(m);
-    free(ex);
-    free(text);
-    rt_env_fini(&env);
+    rt_registry_teardown();
+    rt_env_teardown();
 }
 
 TestSuite(pool_metrics, .init = setup, .fini = teardown, .timeout = 30);
@@ -41,97 +29,85 @@ TestSuite(pool_metrics, .init = setup, .fini = teardown, .timeout = 30);
 #define WAIT_COUNT(p) "redis_pool_wait_count_total{pool=\"" p "\"}"
 #define WAIT_US(p)    "redis_pool_wait_duration_microseconds_total{pool=\"" p "\"}"
 
-/* Collects and parses every line. */
-static const rt_expo *collect(void)
-{
-    free(text);
-    text = NULL;
-    cr_assert_eq(redisconn_metrics_collect(m, &text, NULL), REDISCONN_OK);
-    rt_expo_parse(text, ex);
-    return ex;
-}
-
 /* Reports env.pool as "default", then collects. */
 static const rt_expo *report(void)
 {
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "default"), REDISCONN_OK);
-    return collect();
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "default"), REDISCONN_OK);
+    return collect_metrics();
 }
 
 Test(pool_metrics, report_registers_the_seed_families_with_their_types)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     report();
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "default"), REDISCONN_OK,
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "default"), REDISCONN_OK,
                  "the second report reuses the families");
-    collect();
-    cr_assert_str_eq(rt_expo_family(ex, "redis_pool_conns")->type, "gauge");
-    cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_count_total")->type, "counter");
-    cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_duration_microseconds_total")->type,
+    collect_metrics();
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_conns")->type, "gauge");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_wait_count_total")->type, "counter");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_wait_duration_microseconds_total")->type,
                      "counter");
-    cr_assert_str_eq(rt_expo_family(ex, "redis_pool_wait_seconds")->type, "histogram");
-    cr_assert_eq(ex->nfamilies, 4);
-    cr_assert_eq(ex->n, 4 + REDISCONN_WAIT_BUCKETS + 3,
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_wait_seconds")->type, "histogram");
+    cr_assert_eq(collected->nfamilies, 4);
+    cr_assert_eq(collected->n, 4 + REDISCONN_WAIT_BUCKETS + 3,
                  "idle, in-use, wait count, wait duration, and the wait histogram's "
                  "finite buckets, +Inf bucket, _sum and _count");
 }
 
 Test(pool_metrics, fresh_pool_reports_zeros)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     report();
-    cr_assert_eq(rt_expo_value(ex, IDLE("default")), 0);
-    cr_assert_eq(rt_expo_value(ex, IN_USE("default")), 0);
-    cr_assert_eq(rt_expo_value(ex, WAIT_COUNT("default")), 0);
-    cr_assert_eq(rt_expo_value(ex, WAIT_US("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, IDLE("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, WAIT_COUNT("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, WAIT_US("default")), 0);
 }
 
 Test(pool_metrics, in_use_gauge_counts_leased_connections)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *a = rt_acquire_ok(&env);
     redisconn_conn *b = rt_acquire_ok(&env);
     report();
-    cr_assert_eq(rt_expo_value(ex, IN_USE("default")), 2);
-    cr_assert_eq(rt_expo_value(ex, IDLE("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 2);
+    cr_assert_eq(rt_expo_value(collected, IDLE("default")), 0);
     redisconn_release(a);
     redisconn_release(b);
 }
 
 Test(pool_metrics, idle_gauge_counts_released_connections)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     redisconn_conn *a = rt_acquire_ok(&env);
     redisconn_conn *b = rt_acquire_ok(&env);
     redisconn_release(a);
     redisconn_release(b);
     report();
-    cr_assert_eq(rt_expo_value(ex, IDLE("default")), 2);
-    cr_assert_eq(rt_expo_value(ex, IN_USE("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, IDLE("default")), 2);
+    cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 0);
 }
 
 Test(pool_metrics, wait_counters_mirror_the_pool_totals)
 {
-    redisconn_pool_options o;
+    redisconn_pool_options *o = given_options();
     redisconn_pool_stats st;
     rt_acq w = {0};
-    rt_env_options(&env, &o);
-    o.max_active = 1;
-    rt_env_pool(&env, &o);
-    redisconn_conn *held = rt_acquire_ok(&env);
+    o->max_active = 1;
+    redisconn_conn *held = given_exhausted(given_pool(o), 1)[0];
     cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &w));
-    rt_loop_for(env.base, 20);
+    rt_loop_quiet(env.base, 20); /* deliberate: the waiter waits a measurable time */
     cr_assert_eq(w.calls, 0, "the waiter must wait");
     redisconn_release(held);
     cr_assert(rt_wait_acq(&env, &w, 2000));
     cr_assert_eq(w.status, REDISCONN_OK);
     redisconn_release(w.conn);
-    redisconn_pool_get_stats(env.pool, &st);
+    st = pool_stats();
     cr_assert_eq(st.wait_count, 1);
     cr_assert_gt(st.wait_duration_us, 0);
     report();
-    cr_assert_eq(rt_expo_value(ex, WAIT_COUNT("default")), 1);
-    cr_assert_eq(rt_expo_value(ex, WAIT_US("default")), (double)st.wait_duration_us);
+    cr_assert_eq(rt_expo_value(collected, WAIT_COUNT("default")), 1);
+    cr_assert_eq(rt_expo_value(collected, WAIT_US("default")), (double)st.wait_duration_us);
 }
 
 static void report_hook(redisconn_metrics *reg, void *arg)
@@ -141,68 +117,75 @@ static void report_hook(redisconn_metrics *reg, void *arg)
 
 Test(pool_metrics, report_from_a_hook_refreshes_every_collection)
 {
-    rt_env_pool(&env, NULL);
-    cr_assert_eq(redisconn_metrics_on_collect(m, report_hook, env.pool), REDISCONN_OK);
+    given_pool(NULL);
+    cr_assert_eq(redisconn_metrics_on_collect(registry, report_hook, env.pool), REDISCONN_OK);
     redisconn_conn *c = rt_acquire_ok(&env);
-    collect();
-    cr_assert_eq(rt_expo_value(ex, IN_USE("default")), 1);
-    cr_assert_eq(rt_expo_value(ex, IDLE("default")), 0);
+    collect_metrics();
+    cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 1);
+    cr_assert_eq(rt_expo_value(collected, IDLE("default")), 0);
     redisconn_release(c);
-    collect();
-    cr_assert_eq(rt_expo_value(ex, IN_USE("default")), 0);
-    cr_assert_eq(rt_expo_value(ex, IDLE("default")), 1);
-    cr_assert_eq(redisconn_metrics_off_collect(m, report_hook, env.pool), REDISCONN_OK);
+    collect_metrics();
+    cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, IDLE("default")), 1);
+    cr_assert_eq(redisconn_metrics_off_collect(registry, report_hook, env.pool), REDISCONN_OK);
+}
+
+static void count_close(redisconn_pool *pool, void *arg)
+{
+    (void)pool;
+    ++*(int *)arg;
 }
 
 Test(pool_metrics, pools_are_told_apart_by_name)
 {
-    rt_env_pool(&env, NULL);
+    int other_closed = 0;
+    given_pool(NULL);
     redisconn_pool *other = redisconn_pool_new(env.base, env.srv->addr, 0);
     cr_assert_not_null(other);
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "cache"), REDISCONN_OK);
-    cr_assert_eq(redisconn_report_stats(m, other, "sessions"), REDISCONN_OK);
-    collect();
-    cr_assert_eq(rt_expo_value(ex, IN_USE("cache")), 1);
-    cr_assert_eq(rt_expo_value(ex, IN_USE("sessions")), 0);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "cache"), REDISCONN_OK);
+    cr_assert_eq(redisconn_report_stats(registry, other, "sessions"), REDISCONN_OK);
+    collect_metrics();
+    cr_assert_eq(rt_expo_value(collected, IN_USE("cache")), 1);
+    cr_assert_eq(rt_expo_value(collected, IN_USE("sessions")), 0);
     redisconn_release(c);
-    cr_assert_eq(redisconn_pool_close(other, NULL, NULL), REDISCONN_OK);
-    rt_loop_for(env.base, 20);
+    cr_assert_eq(redisconn_pool_close(other, count_close, &other_closed), REDISCONN_OK);
+    cr_assert(rt_loop_until(env.base, &other_closed, 2000), "the other pool was not freed");
 }
 
 Test(pool_metrics, pool_name_is_escaped_as_a_label_value)
 {
-    rt_env_pool(&env, NULL);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "a\"b"), REDISCONN_OK);
-    collect();
-    cr_assert_not_null(rt_expo_find(ex, "redis_pool_conns{pool=\"a\\\"b\",state=\"idle\"}"));
+    given_pool(NULL);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "a\"b"), REDISCONN_OK);
+    collect_metrics();
+    cr_assert_not_null(rt_expo_find(collected, "redis_pool_conns{pool=\"a\\\"b\",state=\"idle\"}"));
 }
 
 Test(pool_metrics, conflicting_family_is_a_state_error)
 {
-    rt_env_pool(&env, NULL);
-    cr_assert_eq(
-        redisconn_metrics_add_gauge(m, "redis_pool_wait_count_total", "taken", NULL, 0, NULL),
-        REDISCONN_OK);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "default"), REDISCONN_ERR_STATE);
+    given_pool(NULL);
+    cr_assert_eq(redisconn_metrics_add_gauge(registry, "redis_pool_wait_count_total", "taken", NULL,
+                                             0, NULL),
+                 REDISCONN_OK);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "default"), REDISCONN_ERR_STATE);
 }
 
 Test(pool_metrics, family_with_other_labels_is_a_state_error)
 {
     static const char *const l[] = {"pool"};
-    rt_env_pool(&env, NULL);
-    cr_assert_eq(redisconn_metrics_add_gauge(m, "redis_pool_conns", "taken", l, 1, NULL),
+    given_pool(NULL);
+    cr_assert_eq(redisconn_metrics_add_gauge(registry, "redis_pool_conns", "taken", l, 1, NULL),
                  REDISCONN_OK);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "default"), REDISCONN_ERR_STATE);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "default"), REDISCONN_ERR_STATE);
 }
 
 Test(pool_metrics, invalid_arguments_are_rejected)
 {
-    rt_env_pool(&env, NULL);
+    given_pool(NULL);
     cr_assert_eq(redisconn_report_stats(NULL, env.pool, "p"), REDISCONN_ERR_INVALID);
-    cr_assert_eq(redisconn_report_stats(m, NULL, "p"), REDISCONN_ERR_INVALID);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, NULL), REDISCONN_ERR_INVALID);
-    cr_assert_eq(redisconn_report_stats(m, env.pool, "\xff"), REDISCONN_ERR_INVALID);
-    collect();
-    cr_assert_eq(ex->n, 0, "nothing registered by rejected calls");
+    cr_assert_eq(redisconn_report_stats(registry, NULL, "p"), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, NULL), REDISCONN_ERR_INVALID);
+    cr_assert_eq(redisconn_report_stats(registry, env.pool, "\xff"), REDISCONN_ERR_INVALID);
+    collect_metrics();
+    cr_assert_eq(collected->n, 0, "nothing registered by rejected calls");
 }

@@ -10,23 +10,22 @@
 
 #include <event2/event.h>
 
-#include "support/server_support.h"
+#include "support/server_fixture.h"
 
-static rt_srv_env env;
 static redisconn_module *mod;
 static redisconn_module_options opts;
 
 static void setup(void)
 {
-    rt_srv_env_init(&env, 1);
+    given_http_env_with_redis();
     redisconn_module_options_init(&opts);
-    opts.redis_addr = env.redis->addr;
+    opts.redis_addr = http_env.redis->addr;
     mod = NULL;
 }
 
 static void teardown(void)
 {
-    rt_srv_env_fini(&env);
+    rt_http_env_teardown();
     redisconn_module_free(mod);
 }
 
@@ -39,9 +38,9 @@ static int start_with(redisconn_module *m)
     int rc;
     mod = m;
     cr_assert_not_null(m);
-    rc = rt_srv_env_start(&env, mods, 1);
+    rc = rt_srv_env_start(&http_env, mods, 1);
     if (rc == REDISCONN_OK)
-        cr_assert_eq(redisconn_server_route(env.srv, "GET", "/", rt_count_handler, NULL),
+        cr_assert_eq(redisconn_server_route(http_env.srv, "GET", "/", rt_count_handler, NULL),
                      REDISCONN_OK);
     return rc;
 }
@@ -49,7 +48,7 @@ static int start_with(redisconn_module *m)
 static void expect_count(int n)
 {
     char want[32];
-    rt_http *h = rt_srv_fetch(&env, "GET", "/", NULL);
+    rt_http *h = rt_srv_fetch(&http_env, "GET", "/", NULL);
     snprintf(want, sizeof(want), "count=%d\n", n);
     cr_assert_eq(h->status, 200, "%d %s", h->status, h->body);
     cr_assert_str_eq(h->body, want);
@@ -72,8 +71,8 @@ Test(redis_module, without_an_address_installs_no_pool)
 {
     rt_http *h;
     cr_assert_eq(start_with(redisconn_module_new(NULL)), REDISCONN_OK);
-    cr_assert_null(redisconn_get_pool(redisconn_server_ctx(env.srv)));
-    h = rt_srv_fetch(&env, "GET", "/", NULL);
+    cr_assert_null(redisconn_get_pool(redisconn_server_ctx(http_env.srv)));
+    h = rt_srv_fetch(&http_env, "GET", "/", NULL);
     cr_assert_eq(h->status, 503);
     cr_assert_str_eq(h->body, "Redis is not configured: start with -redis-addr host:port\n");
     rt_http_free(h);
@@ -82,7 +81,7 @@ Test(redis_module, without_an_address_installs_no_pool)
 Test(redis_module, with_an_address_installs_a_pool_that_serves_requests)
 {
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_OK);
-    cr_assert_not_null(redisconn_get_pool(redisconn_server_ctx(env.srv)));
+    cr_assert_not_null(redisconn_get_pool(redisconn_server_ctx(http_env.srv)));
     expect_count(1);
     expect_count(2);
     expect_count(3);
@@ -95,7 +94,7 @@ Test(redis_module, pool_selects_the_configured_db)
     opts.redis_db = 5;
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_OK);
     expect_count(1);
-    c = redisConnect("127.0.0.1", env.redis->port);
+    c = redisConnect("127.0.0.1", http_env.redis->port);
     cr_assert(c && !c->err);
     freeReplyObject(redisCommand(c, "SELECT 5"));
     r = redisCommand(c, "GET hello:count");
@@ -113,19 +112,19 @@ Test(redis_module, twenty_concurrent_requests_are_all_answered)
     rt_http *h[20];
     int seen[21] = {0}, port, done;
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_OK);
-    port = redisconn_server_port(env.srv);
+    port = redisconn_server_port(http_env.srv);
     for (int i = 0; i < 20; i++) {
         h[i] = rt_http_send(port, "GET", "/", NULL);
         cr_assert_not_null(h[i]);
     }
     for (int i = 0; i < 20; i++)
-        rt_http_watch(h[i], env.base);
+        rt_http_watch(h[i], http_env.base);
     for (int64_t end = rt_now_ms() + 10000; rt_now_ms() < end;) {
         done = 0;
         for (int i = 0; i < 20; i++)
             done += h[i]->done;
         if (done == 20) break;
-        event_base_loop(env.base, EVLOOP_ONCE);
+        event_base_loop(http_env.base, EVLOOP_ONCE);
     }
     for (int i = 0; i < 20; i++) {
         int n = 0;
@@ -142,17 +141,17 @@ Test(redis_module, shutdown_closes_the_pool)
 {
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_OK);
     expect_count(1);
-    cr_assert_eq(rt_clients(env.redis), 1);
-    rt_srv_env_shutdown(&env);
-    rt_loop_for(env.base, 50);
-    cr_assert_eq(rt_clients(env.redis), 0, "the pool's connection is still open");
+    cr_assert_eq(rt_clients(http_env.redis), 1);
+    rt_srv_env_shutdown(&http_env);
+    rt_await(http_env.base, rt_clients(http_env.redis) == 0, 50);
+    cr_assert_eq(rt_clients(http_env.redis), 0, "the pool's connection is still open");
 }
 
 Test(redis_module, malformed_address_aborts_startup_naming_the_module)
 {
     opts.redis_addr = "no-port-here";
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(env.srv),
+    cr_assert_str_eq(redisconn_server_error(http_env.srv),
                      "module \"redisconn\" failed to initialize: invalid argument: "
                      "cannot use Redis at \"no-port-here\", db 0");
 }
@@ -190,14 +189,14 @@ Test(redis_module, options_are_read_when_the_server_starts)
 {
     redisconn_flagset *fs = redisconn_flags_new("x");
     redisconn_module_options o;
-    char *argv[] = {"x", "-redis-addr", env.redis->addr, "--redis-db=2", NULL};
+    char *argv[] = {"x", "-redis-addr", http_env.redis->addr, "--redis-db=2", NULL};
     redisconn_module_options_init(&o);
     cr_assert_eq(redisconn_module_options_register(&o, fs), REDISCONN_OK);
     mod = redisconn_module_new(&o); /* before the flags are parsed, as in Go */
     cr_assert_eq(redisconn_flags_parse(fs, 4, argv), REDISCONN_OK);
     cr_assert_eq(start_with(mod), REDISCONN_OK);
     expect_count(1);
-    rt_srv_env_shutdown(&env);
+    rt_srv_env_shutdown(&http_env);
     redisconn_flags_free(fs);
 }
 
@@ -207,7 +206,7 @@ Test(redis_module, new_from_flags_uses_the_commandline_set)
     mod = redisconn_module_new_from_flags();
     cr_assert_not_null(mod);
     cr_assert_null(redisconn_module_new_from_flags(), "the flags exist already");
-    cr_assert_eq(redisconn_flags_set(cl, "redis-addr", env.redis->addr), REDISCONN_OK);
+    cr_assert_eq(redisconn_flags_set(cl, "redis-addr", http_env.redis->addr), REDISCONN_OK);
     cr_assert_eq(start_with(mod), REDISCONN_OK);
     expect_count(1);
 }
