@@ -74,6 +74,7 @@ Test(pool_close, close_waits_for_the_lease_before_freeing_the_pool)
     cr_assert_str_eq(r.str, "PONG");
     redisconn_release(leased);
     expect_pool_freed();
+    rt_await(env.base, rt_clients(env.srv) == 0, 50); /* the server sees the close */
     cr_assert_eq(rt_clients(env.srv), 0);
 }
 

@@ -1,7 +1,7 @@
 /* metrics_fixture.h — the fixture of the metrics suites: a fresh registry
  * per test and its last collection, text and parsed. Criterion runs every
  * test in a process of its own, so the globals are the running test's:
- *     TestSuite(metrics, .init = given_registry, .fini = rt_registry_teardown);
+ *     TestSuite(metrics, .init = given_registry, .fini = rt_registry_teardown, .timeout = 10);
  *     ...
  *     collect_metrics();
  *     cr_assert_eq(rt_expo_value(collected, "g"), 2);
