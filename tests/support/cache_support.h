@@ -50,13 +50,21 @@ int rt_ctx_cache_get(struct event_base *base, redisconn_ctx *ctx, const char *ns
 int rt_ctx_cache_set(struct event_base *base, redisconn_ctx *ctx, const char *ns, const void *key,
                      size_t keylen, const void *value, size_t len, int64_t ttl_ms);
 
+/* Gets `key` again and again (each get run to completion, as above) until
+ * it misses or `timeout_ms` has passed; returns 1 once it missed. For
+ * waiting for a TTL to expire without a fixed sleep. */
+int rt_cache_await_miss(struct event_base *base, redisconn_blobcache *c, const char *key,
+                        int timeout_ms);
+int rt_ctx_cache_await_miss(struct event_base *base, redisconn_ctx *ctx, const char *ns,
+                            const void *key, size_t keylen, int timeout_ms);
+
 /* Behaviours every global cache must have, checked through redisconn_cache_*
  * on `ctx` (each fails the test when broken): */
 /* a get after a set hits with the same bytes (namespace "ns"); */
 void rt_check_cache_hit(struct event_base *base, redisconn_ctx *ctx);
 /* an absent key misses, without a value; */
 void rt_check_cache_miss(struct event_base *base, redisconn_ctx *ctx);
-/* an entry set with a 100 ms TTL hits at once and misses 250 ms later; */
+/* an entry set with a 100 ms TTL hits at once and misses within 250 ms; */
 void rt_check_cache_ttl(struct event_base *base, redisconn_ctx *ctx);
 /* binary keys and values keep their NUL bytes (part of the key too); */
 void rt_check_cache_binary(struct event_base *base, redisconn_ctx *ctx);

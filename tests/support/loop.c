@@ -26,23 +26,43 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)arg;
 }
 
-static int flag_pred(void *arg)
+void rt_wait_begin(rt_waiter *w, struct event_base *base, int timeout_ms)
 {
-    return *(const int *)arg != 0;
+    /* A persistent tick keeps EVLOOP_ONCE from blocking past the deadline. */
+    struct timeval tick = {0, 5000};
+    w->base = base;
+    w->end_ms = rt_now_ms() + timeout_ms;
+    w->tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+    event_add(w->tick, &tick);
+}
+
+int rt_wait_pass(rt_waiter *w)
+{
+    if (rt_now_ms() >= w->end_ms) return 0;
+    event_base_loop(w->base, EVLOOP_ONCE);
+    return 1;
+}
+
+void rt_wait_end(rt_waiter *w)
+{
+    event_free(w->tick);
+    w->tick = NULL;
 }
 
 int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg, int timeout_ms)
 {
-    /* A persistent tick keeps EVLOOP_ONCE from blocking past the deadline. */
-    struct timeval tick = {0, 5000};
-    struct event *ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    int64_t end = rt_now_ms() + timeout_ms;
+    rt_waiter w;
     int ok;
-    event_add(ev, &tick);
-    while (!(ok = pred(arg)) && rt_now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    event_free(ev);
+    rt_wait_begin(&w, base, timeout_ms);
+    while (!(ok = pred(arg)) && rt_wait_pass(&w)) {
+    }
+    rt_wait_end(&w);
     return ok;
+}
+
+static int flag_pred(void *arg)
+{
+    return *(const int *)arg != 0;
 }
 
 int rt_loop_until(struct event_base *base, const int *flag, int timeout_ms)
@@ -56,7 +76,7 @@ static int never(void *arg)
     return 0;
 }
 
-void rt_loop_for(struct event_base *base, int ms)
+void rt_loop_quiet(struct event_base *base, int ms)
 {
     rt_loop_until_pred(base, never, NULL, ms);
 }

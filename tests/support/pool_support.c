@@ -55,77 +55,19 @@ void rt_never_reply_cb(redisconn_conn *conn, int status, redisReply *reply, void
     cr_assert_fail("reply callback must not fire (status %s)", redisconn_status_name(status));
 }
 
-void rt_env_init(rt_env *env, const rt_server_opts *opts)
+int rt_wait_acq(rt_env *e, rt_acq *a, int timeout_ms)
 {
-    memset(env, 0, sizeof(*env));
-    env->srv = rt_server_start(opts);
-    env->base = event_base_new();
-    cr_assert_not_null(env->base);
-    env->fds_before = rt_count_fds();
+    return rt_loop_until(e->base, &a->calls, timeout_ms);
 }
 
-void rt_env_options(rt_env *env, redisconn_pool_options *opts)
+int rt_wait_reply(rt_env *e, rt_reply *r, int timeout_ms)
 {
-    redisconn_pool_options_init(opts);
-    opts->log_fn = rt_log_fn;
-    opts->log_arg = &env->log;
-    opts->log_level = REDISCONN_LOG_DEBUG;
+    return rt_loop_until(e->base, &r->calls, timeout_ms);
 }
 
-redisconn_pool *rt_env_pool(rt_env *env, const redisconn_pool_options *opts)
+redisconn_conn *rt_acquire_ok(rt_env *e)
 {
-    redisconn_pool_options o;
-    int err = 0;
-    if (opts == NULL) {
-        rt_env_options(env, &o);
-        opts = &o;
-    }
-    env->pool = redisconn_pool_new_with_options(env->base, env->srv->addr, opts, &err);
-    cr_assert_not_null(env->pool, "pool_new: %s", redisconn_strerror(err));
-    return env->pool;
-}
-
-static void on_closed(redisconn_pool *pool, void *arg)
-{
-    rt_env *env = arg;
-    (void)pool;
-    env->closed++;
-}
-
-void rt_env_close_pool(rt_env *env)
-{
-    cr_assert_not_null(env->pool);
-    cr_assert_eq(redisconn_pool_close(env->pool, on_closed, env), REDISCONN_OK);
-    env->pool = NULL;
-    cr_assert(rt_loop_until(env->base, &env->closed, 5000), "pool close did not complete");
-    rt_loop_for(env->base, 10);
-    cr_assert_eq(env->closed, 1, "close callback fired %d times", env->closed);
-    cr_assert_eq(rt_count_fds(), env->fds_before, "fds leaked: %d before, %d after",
-                 env->fds_before, rt_count_fds());
-}
-
-void rt_env_fini(rt_env *env)
-{
-    if (env->pool) rt_env_close_pool(env);
-    if (env->base) event_base_free(env->base);
-    rt_server_free(env->srv);
-    env->base = NULL;
-    env->srv = NULL;
-}
-
-int rt_wait_acq(rt_env *env, rt_acq *a, int timeout_ms)
-{
-    return rt_loop_until(env->base, &a->calls, timeout_ms);
-}
-
-int rt_wait_reply(rt_env *env, rt_reply *r, int timeout_ms)
-{
-    return rt_loop_until(env->base, &r->calls, timeout_ms);
-}
-
-redisconn_conn *rt_acquire_ok(rt_env *env)
-{
-    return rt_acquire_ok_on(env->pool, env->base);
+    return rt_acquire_ok_on(e->pool, e->base);
 }
 
 redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base)
@@ -138,7 +80,7 @@ redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base)
     return a.conn;
 }
 
-void rt_command_wait(rt_env *env, redisconn_conn *conn, rt_reply *out, const char *fmt, ...)
+void rt_command_wait(rt_env *e, redisconn_conn *conn, rt_reply *out, const char *fmt, ...)
 {
     va_list ap;
     int rc;
@@ -147,6 +89,6 @@ void rt_command_wait(rt_env *env, redisconn_conn *conn, rt_reply *out, const cha
     rc = redisconn_commandv(conn, rt_reply_cb, out, fmt, ap);
     va_end(ap);
     cr_assert_eq(rc, REDISCONN_OK, "command: %s", redisconn_strerror(rc));
-    cr_assert(rt_wait_reply(env, out, 6000), "no reply");
+    cr_assert(rt_wait_reply(e, out, 6000), "no reply");
     cr_assert_eq(out->calls, 1);
 }

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 struct event_base;
+struct event;
 
 typedef struct rt_server_opts {
     const char *requirepass; /* --requirepass */
@@ -61,13 +62,48 @@ long long rt_info_int(rt_server *s, const char *field);
 /* Number of clients connected (CLIENT LIST lines, minus the asking one). */
 int rt_clients(rt_server *s);
 
+/* Waiting. Tests wait FOR something by a predicate, never by a fixed sleep:
+ * the timeout is a watchdog, and the wait ends as soon as the condition
+ * holds. A fixed run of the loop (rt_loop_quiet) is only for checking that
+ * something does NOT happen within a time. */
+
 /* Runs `base` until *flag becomes non-zero or `timeout_ms` passes.
  * Returns 1 if the flag was set. */
 int rt_loop_until(struct event_base *base, const int *flag, int timeout_ms);
-/* Runs `base` for `ms` milliseconds. */
-void rt_loop_for(struct event_base *base, int ms);
 /* Runs `base` until `pred(arg)` is true or timeout; returns the last value. */
 int rt_loop_until_pred(struct event_base *base, int (*pred)(void *arg), void *arg, int timeout_ms);
+
+/* Runs `base` until the expression `cond` (re-evaluated after every loop
+ * pass, at most 5 ms apart) is true; fails the test naming `cond` when it is
+ * not true within `timeout_ms`. Needs <criterion/criterion.h>. */
+#define rt_await(base, cond, timeout_ms)                                                           \
+    do {                                                                                           \
+        rt_waiter rt_await_w_;                                                                     \
+        rt_wait_begin(&rt_await_w_, (base), (timeout_ms));                                         \
+        while (!(cond) && rt_wait_pass(&rt_await_w_)) {                                            \
+        }                                                                                          \
+        rt_wait_end(&rt_await_w_);                                                                 \
+        cr_assert((cond), "not within %d ms: %s", (int)(timeout_ms), #cond);                       \
+    } while (0)
+
+/* Runs `base` for `ms` milliseconds. For checking that something does NOT
+ * happen in that time (a second callback, an early one, a late reply that
+ * must be dropped, an entry that must not expire), for a duration that is
+ * the point (a lease outliving its lifetime, a wait that must last), and for
+ * the few steps nothing can show (each call says why). Never to wait FOR
+ * something that can be observed: that is rt_await / rt_loop_until. */
+void rt_loop_quiet(struct event_base *base, int ms);
+
+/* The stepper under rt_await and rt_loop_until_pred: begin, then one loop
+ * pass per rt_wait_pass() (0 once `timeout_ms` has passed), then end. */
+typedef struct rt_waiter {
+    struct event_base *base;
+    struct event *tick; /* keeps EVLOOP_ONCE from blocking past the deadline */
+    int64_t end_ms;
+} rt_waiter;
+void rt_wait_begin(rt_waiter *w, struct event_base *base, int timeout_ms);
+int rt_wait_pass(rt_waiter *w);
+void rt_wait_end(rt_waiter *w);
 
 /* Open file descriptors of this process. */
 int rt_count_fds(void);
