@@ -1,6 +1,6 @@
 /*
  * hello_cache.h — the /cache routes of samples/hello_server.c, kept in a
- * file of their own so that tests/test_cache_routes.c runs this very code.
+ * file of their own so that tests/server/cache/test_cache_routes.c runs this very code.
  *
  *   GET /cache/<key>              200 with the stored bytes (application/octet-stream),
  *                                 404 on a miss

@@ -1,5 +1,5 @@
 /* test_tokens.c — the admin token file parser and the token lookup
- * (lib/server/tokens.h): the line format, what is refused and how it is
+ * (lib/server/redis/tokens.h): the line format, what is refused and how it is
  * reported (file and line, never a token), and lookups that match exact
  * tokens only. */
 #include <criterion/criterion.h>
