@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hello_cache.c — GET and PUT /cache/<key> on the global blob cache (see
  * hello_cache.h). Like every step in the sample, each cache operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hello_cache.h — the /cache routes of samples/hello_server.c, kept in a
  * file of their own so that tests/server/cache/test_cache_routes.c runs this very code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pool_basic.c — the redisconn pool used bare in a libevent program.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared by scripts/test, scripts/demo and scripts/bench: installing the Debian
 # packages the project needs, and throwaway redis-servers on free loopback ports.
 

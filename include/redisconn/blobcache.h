@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/blobcache.h — an asynchronous cache of binary blobs by key, the
  * counterpart of the seed's caching.BlobCache, with two implementations:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn — a Redis connection pool on a libevent event_base.
  *

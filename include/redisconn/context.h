@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/context.h — request-scoped contexts, like Go's context.Context.
  *

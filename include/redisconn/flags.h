@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/flags.h — command-line flags in Go's `flag` syntax.
  *

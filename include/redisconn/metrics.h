@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/metrics.h — a small metrics registry (counters, gauges,
  * histograms with labels) and its Prometheus text exposition, format 0.0.4,

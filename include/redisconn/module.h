@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/module.h — server modules, nginx style: a module is a descriptor
  * of hooks plus a name, usually a `static const redisconn_module`.

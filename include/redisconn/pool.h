@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/pool.h — an asynchronous Redis connection pool on a libevent
  * event_base, re-creating go.chromium.org/luci/server/redisconn's NewPool.

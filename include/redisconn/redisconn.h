@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/redisconn.h — the seed's API (go.chromium.org/luci/server/redisconn)
  * on top of the pool: a pool carried in a context, Get(ctx), and the Redis

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/server.h — an HTTP server host on libevent's evhttp, re-creating
  * the seed's server.Main(opts, modules, init).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redisconn/server_status.h — the status codes of the server layer.
  *

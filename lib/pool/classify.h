@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* classify.h: how a command changes the connection it runs on. */
 #ifndef REDISCONN_CLASSIFY_H
 #define REDISCONN_CLASSIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* status.c: names and sentences for status codes (the pool's, in
  * redisconn/common.h, and the server layer's, in redisconn/server_status.h)
  * and log levels. */

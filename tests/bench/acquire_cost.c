@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * acquire_cost.c — what an acquire + release of an idle connection costs, in
  * instructions (under valgrind --tool=callgrind) and in memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_common.h — argument parsing, latency recording and the result line
  * shared by the benchmarks in tests/bench/. Header-only so each benchmark is
  * one self-contained executable. */

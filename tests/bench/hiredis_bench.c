@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hiredis_bench.c — the baseline: raw hiredis 0.14 async with its bundled
  * libevent adapter (<hiredis/adapters/libevent.h>), one connection per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pool_bench.c — closed-loop benchmark of the redisconn pool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redigo_bench.c — the redigo-style baseline: a deliberately simple
  * connection pool shaped like Go's github.com/gomodule/redigo redis.Pool (the

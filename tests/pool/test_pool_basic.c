@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_basic.c — the pool's everyday contract against a real redis-server:
  * lazy connect, SELECT, commands, release, idle reuse (LIFO), callback rules. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_close.c — closing the pool with everything in flight, and
  * callbacks that release, cancel or close from inside other callbacks. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_command.c — pool-level commands: no lease, multiplexed and
  * pipelined on shared connections; refused state-changing commands; per
  * command timeouts; faults mid-pipeline with every callback exactly once. */

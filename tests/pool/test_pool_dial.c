@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_dial.c — opening connections: addresses, refusal, AUTH, SELECT,
  * name resolution, handshake timeouts, protocol garbage, logging. */
 #include <criterion/criterion.h>

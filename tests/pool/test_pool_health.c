@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_health.c — keeping connections healthy: PING on borrow, idle
  * reaping by timer, lifetime, max_idle, min_idle, broken connections,
  * server restarts. */

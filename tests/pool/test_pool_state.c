@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_state.c — a connection is never handed on dirty: release with
  * commands in flight, MULTI / WATCH / SELECT / SUBSCRIBE reset or closed,
  * command timeouts, and late replies that must not reach the next borrower. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_wait.c — waiting for a connection: FIFO waiters, hand-off,
  * acquire timeouts, cancellation, wait=false and max_waiters. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cache_support.c: see cache_support.h. */
 #include "support/cache_support.h"
 #include "support/support.h"

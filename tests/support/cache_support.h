@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cache_support.h — recorders for blob cache callbacks and helpers that run
  * one operation to completion, checking the callback contract on the way. */
 #ifndef REDISCONN_TEST_CACHE_SUPPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* expo.c: see expo.h. A strict reading of the 0.0.4 text format, written
  * independently of the library's renderer. */
 #include "support/expo.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* expo.h — a strict parser of the Prometheus text exposition format 0.0.4
  * for the metrics suites: every line must be a valid # HELP / # TYPE comment
  * or a sample `name{label="value",...} value`, or the test fails. */

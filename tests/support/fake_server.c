@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fake_server.c: a tiny TCP server for faults a real Redis cannot produce
  * (garbage bytes, half replies, closing mid-reply). One thread, blocking I/O,
  * one connection at a time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* http_client.c: see http_client.h. */
 #include "support/http_client.h"
 #include "support/support.h"

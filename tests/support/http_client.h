@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* http_client.h — a minimal HTTP/1.1 client over loopback for the server
  * suites. Every request says "Connection: close" and the response is read
  * to EOF. Two ways to wait for it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loop.c: event-loop helpers, fd counting, free ports, log capture. */
 #include "support/support.h"
 

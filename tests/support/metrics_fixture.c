@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_fixture.c: see metrics_fixture.h. */
 #include "support/metrics_fixture.h"
 

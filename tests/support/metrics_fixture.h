@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* metrics_fixture.h — the fixture of the metrics suites: a fresh registry
  * per test and its last collection, text and parsed. Criterion runs every
  * test in a process of its own, so the globals are the running test's:

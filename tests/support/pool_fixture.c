@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pool_fixture.c: see pool_fixture.h. */
 #include "support/pool_fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pool_fixture.h — the fixture of the pool suites and of the server-layer
  * suites that need a pool: a real redis-server, an event_base, options, at
  * most one pool under test, and the fd count to come back to.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pool_support.c: see pool_support.h. */
 #include "support/pool_support.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pool_support.h — recorders for acquire and reply callbacks, and operations
  * that run one acquire or command to completion. The fixture that sets up a
  * pool is in support/pool_fixture.h. */

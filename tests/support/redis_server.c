@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* redis_server.c: real redis-server processes for the tests. */
 #include "support/support.h"
 

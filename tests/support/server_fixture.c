@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server_fixture.c: see server_fixture.h. */
 #include "support/server_fixture.h"
 

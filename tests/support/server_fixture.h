@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server_fixture.h — the fixture of the server-layer suites that run a
  * server in this process: an event_base, server options (port 0, log
  * captured), and a real redis-server when asked for (support/server_support.h,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server_support.c: see server_support.h. */
 #include "support/server_support.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server_support.h — fixtures for the server-layer suites: a server running
  * in this process on a test event_base (port 0, log captured), recorders for
  * context listeners, and child processes running redisconn_server_main(). */

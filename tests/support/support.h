@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * support.h — test support: real redis-servers on free loopback ports, a
  * scriptable fake server for what a real one cannot do, event-loop helpers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * blobcache.c: the blob cache interface — argument checks common to every
  * implementation, dispatch through the operations table, namespaces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * blobcache_factory.c: factories of per-namespace caches — the generic one
  * (a make function plus the caches it made, kept in a short list: a server

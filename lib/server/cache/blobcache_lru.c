@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * blobcache_lru.c: the in-process blob cache — a store bounded in bytes, a
  * hash table for O(1) lookup and an intrusive list in recency order (most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * blobcache_redis.c: the blob cache on Redis through a redisconn pool.
  *

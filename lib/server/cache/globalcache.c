@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * globalcache.c: the global blob cache carried in a context (a factory of
  * per-namespace caches), and get / set on it bounded by the context.

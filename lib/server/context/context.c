@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * context.c: immutable, reference-counted contexts with values, cancellation
  * and deadlines (see redisconn/context.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ctxop.c: operations bound to a context (see ctxop.h). The state says who
  * may still deliver: the early item, the context listener or the work; this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ctxop.h: one asynchronous operation bound to a context — the core that
  * redisconn_get(), redisconn_ctx_command() and redisconn_cache_get/_set()

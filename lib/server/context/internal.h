@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * context/internal.h: what the rest of the server layer may know of a
  * context tree beyond redisconn/context.h — its defer queue.

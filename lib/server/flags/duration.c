@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * duration.c: Go's time.ParseDuration and Duration.String, in milliseconds.
  */

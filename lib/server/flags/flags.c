@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * flags.c: Go-style flag sets parsed with getopt_long_only() (see
  * redisconn/flags.h).

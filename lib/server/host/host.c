@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * host.c: the services a module gets from the server during initialization
  * (cleanups live in shutdown.c, beside the machinery that runs them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * host.h: what the other folders of the server layer may use of the host's
  * internals, beyond redisconn/module.h and redisconn/server.h:

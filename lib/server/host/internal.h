@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * host/internal.h — the server host's private structures, shared by the
  * files of host/: server.c (the hub: options, creation, startup, free),

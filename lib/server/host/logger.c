@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* logger.c: formatting log lines for the server layer (see host.h). */
 #include "server/host/host.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * main.c: redisconn_server_main(), the seed's server.Main: flags, startup,
  * SIGINT/SIGTERM, graceful shutdown, exit code.

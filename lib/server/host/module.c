@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * module.c: the process-wide module-name registry and the dependency order
  * of a server's modules.

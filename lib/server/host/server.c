@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * server.c: the hub of the host — the server's options, creation, startup
  * (modules in dependency order, then the listener), its log and final free.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * shutdown.c: the graceful shutdown, a small state machine driven from the
  * loop by the `step` item (posted by redisconn__server_kick() to the defer

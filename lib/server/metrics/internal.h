@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * metrics/internal.h: the registry's data structures and internal calls,
  * shared by the registry (metrics.c), its series (metrics_series.c), the

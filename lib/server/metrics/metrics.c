@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * metrics.c: the registry — creation, validation of names, registration of
  * families (counters, gauges, histograms) and lookup by name.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * metrics_series.c: series of a family — lookup by label values, creation on
  * first use, updates of counters, gauges and histograms, removal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * metrics_text.c: collection — the hooks that run before it, and the
  * Prometheus text exposition format 0.0.4:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* utf8.c: strict UTF-8 validation, for metric help texts and label values
  * (see metrics/internal.h). */
 #include "server/metrics/internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * admin.c: POST /prpc/redisconn.Admin/FlushAllAsync, the seed's
  * adminpb.Admin/FlushAllAsync, in pRPC style:

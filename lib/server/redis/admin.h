@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * admin.h: the admin endpoint of the Redis module,
  * POST /prpc/redisconn.Admin/FlushAllAsync (see docs/admin.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ctx_command.c: redisconn_ctx_command() — a pool-level command on the pool
  * in a context, bounded by the context's deadline and ended by its

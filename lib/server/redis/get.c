@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * get.c: the pool carried in a context (UsePool / GetPool) and Get(ctx) —
  * a pool acquire bounded by the context's deadline and canceled with it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pool_metrics.c: redisconn_report_stats(), the seed's ReportStats — a pool's
  * statistics copied into a metrics registry, with only the public pool API.

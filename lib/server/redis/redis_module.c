@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * redis_module.c: the Redis server module (the seed's NewModule): a pool
  * with the seed's defaults in the server's root context, Redis as the global

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tokens.c: loading the admin token file and looking tokens up in constant
  * time (see tokens.h). Entries keep their token zero-padded to the full

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tokens.h: the admin token file and the lookup of a presented token.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_blobcache_lru.c — the in-process blob cache: hits, misses, TTL,
  * binary safety, namespaces on a shared store, eviction by bytes, and the
  * callback contract (once, from the loop, never inside the call). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_blobcache_redis.c — the Redis blob cache against a real redis-server:
  * key layout, SET / PSETEX, misses, binary values, namespaces, and failures
  * that must be errors, never misses. */

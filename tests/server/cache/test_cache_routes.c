@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_cache_routes.c — the /cache routes of samples/hello_server.c (the
  * handlers of samples/hello_cache.c, compiled in) on a server running in
  * this process, over real HTTP: with the default in-process cache and with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_global_cache.c — the global blob cache without Redis: factories of
  * per-namespace caches, their installation in contexts (ownership,
  * shadowing), the server's default in-process LRU, and get / set through a

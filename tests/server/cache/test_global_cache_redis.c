@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_global_cache_redis.c — the global blob cache when the Redis module
  * is configured, in a server running in this process against a real
  * redis-server: Redis shadows the server's default, entries live under

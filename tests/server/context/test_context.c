@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_context.c — redisconn_ctx: values, cancellation parent -> child,
  * deadlines on evtimers, done-listeners (exactly once, from the loop) and
  * reference counts. Pure loop tests: no Redis needed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_flags.c — Go-style flags on getopt_long_only: syntaxes, types,
  * durations, errors (one line naming the flag + usage), -help, positional
  * arguments, re-parsing, and the exit codes redisconn_server_main() derives. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_module.c — modules: the name registry, initialization in dependency
  * order, startup errors (missing dependency, cycle, unregistered or repeated
  * names, a failing initialize), values installed in the root context, module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_server.c — the evhttp host in this process, over real loopback HTTP:
  * routing, request fields, asynchronous replies, per-request deadlines (504),
  * request contexts, and the graceful shutdown (drain, 503, listener closed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_server_main.c — redisconn_server_main() as a program, in a forked
  * child: serving, SIGTERM / SIGINT (in-flight request completed, cleanups
  * run, exit code 0), the Redis module from flags end to end, and the exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_metrics.c — the metrics registry: registration rules, series updates,
  * histograms set from totals kept elsewhere, collection hooks, and the
  * Prometheus text exposition (every line parsed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_server_metrics.c — GET /metrics of a server running in this process:
  * Prometheus text with its content type, the Redis module's pool families
  * (gauges that move with leases, the wait histogram), and a wait histogram

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_admin.c — POST /prpc/redisconn.Admin/FlushAllAsync on a server running
  * in this process with the Redis module, against a real redis-server, over
  * real HTTP: who may call it (bearer tokens from the token file, group

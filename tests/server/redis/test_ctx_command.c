@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_ctx_command.c — redisconn_ctx_command(): a pool-level command on the
  * pool in a context, against a real redis-server. The callback fires exactly
  * once, from the loop: with the reply, with NOT_CONFIGURED when there is no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_get.c — the seed's UsePool / GetPool / Get(ctx) against a real
  * redis-server: the pool travels in the context, Get honours the context's
  * deadline and cancellation, and NOT_CONFIGURED comes through the callback. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_pool_metrics.c — redisconn_report_stats() (the seed's ReportStats)
  * against a real pool on a real redis-server: the gauges follow leases, the
  * wait counters mirror the pool's totals. */

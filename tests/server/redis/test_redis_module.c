@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_redis_module.c — the Redis module (the seed's NewModule /
  * NewModuleFromFlags) in a server in this process, against a real
  * redis-server: nothing without an address, a pool in the root context with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_tokens.c — the admin token file parser and the token lookup
  * (lib/server/redis/tokens.h): the line format, what is refused and how it is
  * reported (file and line, never a token), and lookups that match exact
