@@ -82,6 +82,8 @@ typedef struct redisconn__conn_env {
     int db;                 /* SELECTed by the handshake */
     const char *username;   /* AUTH user (NULL: password-only AUTH) */
     const char *password;   /* AUTH password (NULL: no AUTH); never logged */
+    const char *client_name; /* CLIENT SETNAME at dial (NULL: none) */
+    int tcp_keepalive_s;     /* SO_KEEPALIVE idle seconds on TCP (0: off) */
 } redisconn__conn_env;
 
 /*

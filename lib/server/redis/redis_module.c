@@ -11,6 +11,7 @@
 #include "server/host/host.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* A heap module: the descriptor handed out, and the options it reads. */
 struct redis_module {
@@ -95,17 +96,21 @@ static int start_redis(const redisconn_module_options *o, redisconn_ctx *ctx, re
                        redisconn_ctx **out_ctx)
 {
     redisconn_pool_options po;
+    redisconn_error err;
     redis_runtime *rt = calloc(1, sizeof(*rt));
     int rc = REDISCONN_ERR_NOMEM;
     if (rt == NULL) return rc;
     redisconn_pool_options_init(&po); /* the seed's NewPool defaults */
     po.db = o->redis_db;
-    rt->pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr, &po, &rc);
+    rt->pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr, &po, &err);
     if (rt->pool == NULL) {
-        redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d", o->redis_addr,
-                              o->redis_db);
+        if (strchr(o->redis_addr, '@') == NULL)
+            redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d: %s", o->redis_addr,
+                                  o->redis_db, err.message);
+        else /* a URL with credentials: never echo it */
+            redisconn_host_errorf(host, "cannot use Redis, db %d: %s", o->redis_db, err.message);
         free(rt);
-        return rc;
+        return err.status;
     }
     if ((rc = redisconn_host_add_cleanup(host, cleanup, rt)) != REDISCONN_OK) {
         redisconn_pool_close(rt->pool, NULL, NULL);
