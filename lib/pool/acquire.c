@@ -188,11 +188,10 @@ static void describe_wait(const redisconn_acquire *req, char *buf, size_t len)
          l = l->next)
         ahead++;
     if (o->max_active > 0)
-        snprintf(buf, len, "%d of %d connections leased, %d acquires waiting ahead",
-                 pool->in_use, o->max_active, ahead);
+        snprintf(buf, len, "%d of %d connections leased, %d acquires waiting ahead", pool->in_use,
+                 o->max_active, ahead);
     else
-        snprintf(buf, len, "%d connections leased, %d acquires waiting ahead", pool->in_use,
-                 ahead);
+        snprintf(buf, len, "%d connections leased, %d acquires waiting ahead", pool->in_use, ahead);
 }
 
 static void on_req_timeout(void *arg)

@@ -76,13 +76,13 @@ struct redisconn_acquire {
 
 /* The dial governor's state (backoff.c). */
 typedef struct redisconn__backoff {
-    int failures;        /* consecutive failed dials; > 0: an outage episode */
-    uint64_t next_at;    /* no dial before this (in an episode) */
-    uint64_t down_since; /* the episode's first failure */
-    uint64_t last_ok;    /* the last dial that succeeded, 0 = never */
-    uint64_t rng;        /* jitter */
-    int last_status;     /* the last failed dial's status, 0 outside an episode */
-    char last_msg[200];  /* and its message */
+    int failures;           /* consecutive failed dials; > 0: an outage episode */
+    uint64_t next_at;       /* no dial before this (in an episode) */
+    uint64_t down_since;    /* the episode's first failure */
+    uint64_t last_ok;       /* the last dial that succeeded, 0 = never */
+    uint64_t rng;           /* jitter */
+    int last_status;        /* the last failed dial's status, 0 outside an episode */
+    char last_msg[200];     /* and its message */
     redisconn__timer timer; /* wakes the hub when a probe becomes possible */
 } redisconn__backoff;
 

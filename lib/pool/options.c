@@ -93,8 +93,8 @@ int redisconn__options_check(const redisconn_pool_options *o, char *why, size_t 
         return refuse(why, len, "option min_idle (%d) must not exceed max_idle (%d)", o->min_idle,
                       o->max_idle);
     if (o->max_active > 0 && o->min_idle > o->max_active)
-        return refuse(why, len, "option min_idle (%d) must not exceed max_active (%d)",
-                      o->min_idle, o->max_active);
+        return refuse(why, len, "option min_idle (%d) must not exceed max_active (%d)", o->min_idle,
+                      o->max_active);
     if (o->dial_backoff_min_ms < 1)
         return refuse(why, len, "option dial_backoff_min_ms must be at least 1 (got %d)",
                       o->dial_backoff_min_ms);

@@ -192,8 +192,7 @@ static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
     redisconn__log(&pool->log, REDISCONN_LOG_WARNING,
                    "redisconn: cannot connect to %s: %s%s%s (next dial in %.0f ms)",
                    conn->addr.text ? conn->addr.text : pool->addr.text, redisconn_strerror(status),
-                   msg ? ": " : "", msg ? msg : "",
-                   (double)(pool->backoff.next_at - now) / 1000.0);
+                   msg ? ": " : "", msg ? msg : "", (double)(pool->backoff.next_at - now) / 1000.0);
     if (conn->for_shared) redisconn__shared_dial_failed(pool, status);
     if (!redisconn__pool_nothing_coming(pool)) return;
     while ((waiter = redisconn__acquire_first_waiter(pool)) != NULL)

@@ -249,8 +249,12 @@ static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb c
         redisconn__deadline_after(timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms);
     redisconn_conn *conn;
 
+    int64_t block_ms;
+
     if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
     if (cls & CLS_STATEFUL) return REDISCONN_ERR_LEASE_REQUIRED;
+    if ((cls & CLS_BLOCKING) && redisconn__classify_block_ms(cmd, len, &block_ms))
+        return REDISCONN_ERR_LEASE_REQUIRED; /* XREAD BLOCK would stall the pipeline */
     pool->stats.pool_commands++;
     conn = redisconn__list_empty(&pool->pending) ? pick(pool) : NULL;
     if (conn == NULL) return enqueue(pool, cb, privdata, cmd, len, deadline);
