@@ -98,6 +98,18 @@ typedef struct redisconn_pool_options {
     /** TCP keep-alive idle time in seconds on TCP connections (like redigo's 5 min);
      * 0 = keep-alive off. Default 300. */
     int tcp_keepalive_s;
+    /** Sentinel, in code: the name the sentinels know the master by. When set, the
+     * pool's `addr` is the sentinels' "host:port[,host:port...]" list (a
+     * "sentinel://.../name" address needs none of this). Default NULL. */
+    const char *sentinel_master;
+    /** AUTH user name for the sentinels (Redis 6 ACL); NULL = password-only. */
+    const char *sentinel_username;
+    /** AUTH password for the sentinels (`sentinel auth-pass` style); NULL = none.
+     * The master's own password is `password` (or the URL's). Never logged. */
+    const char *sentinel_password;
+    /** How long one sentinel may take to connect and answer before the next one
+     * is asked, in ms. Default 1000. */
+    int sentinel_timeout_ms;
 } redisconn_pool_options;
 
 /**
@@ -385,13 +397,15 @@ typedef struct redisconn_pool_stats {
     int shared_count;               /**< connections carrying pool-level commands */
     uint64_t pool_commands;         /**< pool-level commands accepted */
     uint64_t pool_command_timeouts; /**< pool-level commands failed with TIMEOUT */
-    uint64_t fast_failed;    /**< acquires and pool-level commands failed at once with the
-                                  last dial error while the server was down */
-    int server_down;         /**< 1 while the pool considers the server down: the last dial
-                                  failed and no connection is open; 0 otherwise */
-    int last_dial_status;    /**< status of the last failed dial since the last success, 0 if none */
-    uint64_t down_since_us;  /**< CLOCK_MONOTONIC µs of the first failure of the current
-                                  episode, 0 when not failing */
+    uint64_t fast_failed;           /**< acquires and pool-level commands failed at once with the
+                                         last dial error while the server was down */
+    int server_down;                /**< 1 while the pool considers the server down: the last dial
+                                         failed and no connection is open; 0 otherwise */
+    int last_dial_status; /**< status of the last failed dial since the last success, 0 if none */
+    uint64_t failovers;   /**< Sentinel: switches of the master seen */
+    uint64_t closed_failover; /**< connections retired because the master moved */
+    uint64_t down_since_us;   /**< CLOCK_MONOTONIC µs of the first failure of the current
+                                   episode, 0 when not failing */
     /** Waits counted in wait_count, by duration: wait_buckets[i] counts waits
      * <= redisconn_wait_bucket_bounds_us[i] and above the previous bound (not
      * cumulative); the last element counts waits above 10 s. */

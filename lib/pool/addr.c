@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -291,6 +292,100 @@ static int parse_unix_url(const char *s, redisconn__addr *out, const char **why)
     return parse_query(q + 1, (size_t)(end - q - 1), out, why);
 }
 
+enum { MAX_SENTINELS = 16 };
+
+/* A master name as sentinels know it: printable, no spaces, at most 128. */
+static int valid_master_name(const char *s, size_t n)
+{
+    if (n == 0 || n > 128) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~' || s[i] == '/' || s[i] == '?') return 0;
+    return 1;
+}
+
+/* "host:port[,host:port...]" (s[0..n)) into out->sentinels. */
+static int parse_sentinel_list(const char *s, size_t n, redisconn__addr *out, const char **why)
+{
+    const char *end = s + n;
+    out->sentinels = calloc(MAX_SENTINELS, sizeof(*out->sentinels));
+    if (out->sentinels == NULL) return REDISCONN_ERR_NOMEM;
+    while (s <= end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        redisconn__addr *a = &out->sentinels[out->nsentinels];
+        int rc;
+        if (comma == NULL) comma = end;
+        if (out->nsentinels == MAX_SENTINELS) {
+            *why = "more than 16 sentinels";
+            return REDISCONN_ERR_INVALID;
+        }
+        a->db = -1;
+        rc = parse_hostport(s, (size_t)(comma - s), 0, a, why);
+        out->nsentinels++; /* freed with the list, even half-filled */
+        if (rc != REDISCONN_OK) return rc;
+        a->text = dup_n(s, (size_t)(comma - s));
+        if (a->text == NULL) return REDISCONN_ERR_NOMEM;
+        s = comma + 1;
+    }
+    return REDISCONN_OK;
+}
+
+static int set_master_name(redisconn__addr *out, const char *s, size_t n, const char **why)
+{
+    if (!valid_master_name(s, n)) {
+        *why = "the master name must be 1 to 128 printable characters without spaces";
+        return REDISCONN_ERR_INVALID;
+    }
+    out->master_name = dup_n(s, n);
+    if (out->master_name == NULL) return REDISCONN_ERR_NOMEM;
+    out->kind = REDISCONN_ADDR_SENTINEL;
+    return REDISCONN_OK;
+}
+
+/* "[[user]:password@]host:port[,host:port...]/master-name[?db=N]". */
+static int parse_sentinel_url(const char *s, redisconn__addr *out, const char **why)
+{
+    const char *end = s + strlen(s), *slash = memchr(s, '/', (size_t)(end - s)), *hosts, *q;
+    int rc;
+    if (slash == NULL) {
+        *why = "a sentinel:// URL needs the master name: \"sentinel://host:port/mymaster\"";
+        return REDISCONN_ERR_INVALID;
+    }
+    hosts = parse_userinfo(s, slash, out, &rc, why);
+    if (hosts == NULL) return rc;
+    rc = parse_sentinel_list(hosts, (size_t)(slash - hosts), out, why);
+    if (rc != REDISCONN_OK) return rc;
+    q = memchr(slash, '?', (size_t)(end - slash));
+    rc = set_master_name(out, slash + 1, (size_t)((q ? q : end) - slash - 1), why);
+    if (rc != REDISCONN_OK || q == NULL) return rc;
+    return parse_query(q + 1, (size_t)(end - q - 1), out, why);
+}
+
+int redisconn__addr_parse_sentinels(const char *list, const char *master_name, redisconn__addr *out,
+                                    const char **why)
+{
+    int rc;
+    const char *ignored;
+    if (why == NULL) why = &ignored;
+    memset(out, 0, sizeof(*out));
+    out->db = -1;
+    if (list == NULL || list[0] == '\0') {
+        *why = "empty list of sentinels";
+        return REDISCONN_ERR_INVALID;
+    }
+    rc = parse_sentinel_list(list, strlen(list), out, why);
+    if (rc == REDISCONN_OK) rc = set_master_name(out, master_name, strlen(master_name), why);
+    if (rc == REDISCONN_OK) {
+        size_t n = strlen(list) + strlen(master_name) + 2;
+        out->text = malloc(n);
+        if (out->text == NULL)
+            rc = REDISCONN_ERR_NOMEM;
+        else
+            snprintf(out->text, n, "%s/%s", list, master_name);
+    }
+    if (rc != REDISCONN_OK) redisconn__addr_free(out);
+    return rc;
+}
+
 /* The text kept for logs: `text` with the password (if any) masked. */
 static char *masked_text(const char *text, const redisconn__addr *a)
 {
@@ -320,9 +415,10 @@ static int parse_any(const char *text, redisconn__addr *out, const char **why)
         *why = "TLS is not supported by hiredis 0.14 (rediss://)";
         return REDISCONN_ERR_INVALID;
     }
-    if (strncmp(text, "sentinel://", 11) == 0 || strncmp(text, "redis-sentinel://", 17) == 0 ||
-        strncmp(text, "redis-cluster://", 16) == 0) {
-        *why = "Sentinel and Cluster addresses are not supported by this pool";
+    if (strncmp(text, "sentinel://", 11) == 0) return parse_sentinel_url(text + 11, out, why);
+    if (strncmp(text, "redis-sentinel://", 17) == 0) return parse_sentinel_url(text + 17, out, why);
+    if (strncmp(text, "redis-cluster://", 16) == 0) {
+        *why = "Cluster addresses are for redisconn_cluster_new(), not a pool";
         return REDISCONN_ERR_INVALID;
     }
     if (scheme_end != NULL) {
@@ -373,6 +469,17 @@ int redisconn__addr_copy(redisconn__addr *dst, const redisconn__addr *src)
     dst->text = dup_or_null(src->text, &failed);
     dst->username = dup_or_null(src->username, &failed);
     dst->password = dup_or_null(src->password, &failed);
+    dst->master_name = dup_or_null(src->master_name, &failed);
+    dst->sentinels = NULL;
+    dst->nsentinels = 0;
+    if (src->nsentinels > 0) {
+        dst->sentinels = calloc((size_t)src->nsentinels, sizeof(*dst->sentinels));
+        failed |= dst->sentinels == NULL;
+        for (int i = 0; !failed && i < src->nsentinels; i++) {
+            failed |= redisconn__addr_copy(&dst->sentinels[i], &src->sentinels[i]) != REDISCONN_OK;
+            dst->nsentinels = i + 1;
+        }
+    }
     if (!failed) return REDISCONN_OK;
     redisconn__addr_free(dst);
     return REDISCONN_ERR_NOMEM;
@@ -384,6 +491,10 @@ void redisconn__addr_free(redisconn__addr *addr)
         memset(addr->password, 0, strlen(addr->password));
         free(addr->password);
     }
+    for (int i = 0; i < addr->nsentinels; i++)
+        redisconn__addr_free(&addr->sentinels[i]);
+    free(addr->sentinels);
+    free(addr->master_name);
     free(addr->host);
     free(addr->path);
     free(addr->text);

@@ -7,12 +7,20 @@
  * from elsewhere: "redis://[[user]:password@]host[:port][/db]" (port 6379 by
  * default) and "unix://[[user]:password@]/path[?db=N]". Credentials and db
  * found in a URL are carried here; the pool lets them override its options.
- * "rediss://" is refused (hiredis 0.14 has no TLS).
+ * "rediss://" is refused (hiredis 0.14 has no TLS). Sentinel:
+ * "sentinel://[[user]:password@]host:port[,host:port...]/master-name[?db=N]"
+ * (the credentials are the master's), or a plain "host:port[,host:port...]"
+ * list with the master's name given apart (redisconn__addr_parse_sentinels).
  */
 #ifndef REDISCONN_ADDR_H
 #define REDISCONN_ADDR_H
 
-enum redisconn__addr_kind { REDISCONN_ADDR_NONE, REDISCONN_ADDR_TCP, REDISCONN_ADDR_UNIX };
+enum redisconn__addr_kind {
+    REDISCONN_ADDR_NONE,
+    REDISCONN_ADDR_TCP,
+    REDISCONN_ADDR_UNIX,
+    REDISCONN_ADDR_SENTINEL, /* the master of `master_name`, as the sentinels tell */
+};
 
 typedef struct redisconn__addr {
     enum redisconn__addr_kind kind; /* NONE: zeroed, holds nothing */
@@ -25,6 +33,9 @@ typedef struct redisconn__addr {
     char *username;                 /* from a URL, percent-decoded; NULL if none */
     char *password;                 /* from a URL, percent-decoded; NULL if none; wiped on free */
     int db;                         /* from a URL; -1 if none */
+    struct redisconn__addr *sentinels; /* SENTINEL: the sentinels' TCP addresses (owned) */
+    int nsentinels;
+    char *master_name; /* SENTINEL: the name the sentinels monitor the master by */
 } redisconn__addr;
 
 /* Parses `text` into `out` (owned copies). Returns REDISCONN_OK, or
@@ -32,6 +43,11 @@ typedef struct redisconn__addr {
  * wrong (never quoting a password), or REDISCONN_ERR_NOMEM. On error `out`
  * holds nothing to free. `why` may be NULL. */
 int redisconn__addr_parse(const char *text, redisconn__addr *out, const char **why);
+
+/* Parses "host:port[,host:port...]" as the sentinels of `master_name` into
+ * `out` (kind SENTINEL). Same results as redisconn__addr_parse(). */
+int redisconn__addr_parse_sentinels(const char *list, const char *master_name, redisconn__addr *out,
+                                    const char **why);
 
 /* Makes `dst` an owned copy of `src`. Returns REDISCONN_OK, or
  * REDISCONN_ERR_NOMEM with `dst` holding nothing to free. */

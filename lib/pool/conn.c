@@ -112,6 +112,9 @@ static void complete(redisconn_conn *conn, redisconn__cmd *rec, int status, redi
     else
         conn->inflight--;
     if (cb) cb(kind == CMD_POOL ? NULL : conn, status, r, cb_arg);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && conn->env->hooks->readonly != NULL &&
+        strncmp(r->str, "READONLY ", 9) == 0)
+        conn->env->hooks->readonly(conn);
     if (conn->inflight == 0 && kind != CMD_INTERNAL) conn->env->hooks->drained(conn);
 }
 

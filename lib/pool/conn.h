@@ -56,6 +56,9 @@ typedef struct redisconn__conn_hooks {
     /* The deadline of some pending command (or of the dial) passed, `now`
      * on redisconn__now_us(). Runs from the loop, outside hiredis. */
     void (*deadline)(redisconn_conn *conn, uint64_t now);
+    /* A command was answered "-READONLY ..." (the server is a replica now).
+     * Optional (NULL). Runs after the command's callback. */
+    void (*readonly)(redisconn_conn *conn);
 } redisconn__conn_hooks;
 
 /* Where to dial: asked once per dial, before anything else. */
@@ -66,6 +69,9 @@ typedef struct redisconn__locator {
     void (*locate)(void *self, redisconn_conn *conn);
     /* `conn` is being closed before locate() answered: never answer it. */
     void (*cancel)(void *self, redisconn_conn *conn);
+    /* Optional (NULL): a dial to the address it gave failed with `status`, so
+     * the answer may be out of date (a Sentinel locator asks again). */
+    void (*failed)(void *self, redisconn_conn *conn, int status);
     void *self;
 } redisconn__locator;
 
@@ -79,7 +85,8 @@ typedef struct redisconn__conn_env {
     const redisconn__log_cfg *log;
     struct evdns_base *dns;  /* created by dial.c on first use; see redisconn__dial_env_free() */
     int connect_timeout_ms;  /* locate + DNS + connect + handshake; 0 = none */
-    int db;                  /* SELECTed by the handshake */
+    int db;                  /* SELECTed by the handshake; < 0: no SELECT, a PING instead */
+    int check_role;          /* the handshake also asks ROLE and fails unless "master" */
     const char *username;    /* AUTH user (NULL: password-only AUTH) */
     const char *password;    /* AUTH password (NULL: no AUTH); never logged */
     const char *client_name; /* CLIENT SETNAME at dial (NULL: none) */
@@ -162,6 +169,7 @@ struct redisconn_conn {
     redisconn__link node;    /* the idle or shared list, by state */
     redisconn__link all;     /* the owner's live connections */
     redisconn_acquire *req;  /* acquire waiting on this conn's PING */
+    unsigned epoch;          /* the owner's epoch when it was dialed (failover retires older) */
     uint64_t idle_since_us;  /* idle since (idle list, shared maintenance) */
     int close_why;           /* enum close_why of internal.h: the stats counter */
     unsigned for_shared : 1; /* dialed to carry pool-level commands */
@@ -189,6 +197,8 @@ struct redisconn_conn {
     uint64_t dial_deadline_us;
     redisconn__addr addr; /* where it connects (a copy of the locator's answer) */
     struct evdns_getaddrinfo_request *dns_req;
+    redisconn__link locate_link; /* the locator's queue, while it has not answered */
+    int env_last_stage;          /* the handshake stage whose answer completes the dial */
     char (*ips)[46];             /* resolved addresses, IPv4 first (malloc'd), or NULL */
     unsigned ip_count;           /* entries in ips */
     unsigned ip_next;            /* the next one to try */

@@ -30,7 +30,8 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
-enum { STAGE_AUTH = 1, STAGE_NAME = 2, STAGE_SELECT = 3 };
+/* Handshake stages, in order; the last one sent completes the dial. */
+enum { STAGE_AUTH = 1, STAGE_NAME, STAGE_SELECT, STAGE_PING, STAGE_ROLE };
 
 enum { MAX_ADDRESSES = 8 }; /* of a resolved name, tried in turn */
 
@@ -61,6 +62,13 @@ static int handshake_status(int stage, const char *msg)
     return REDISCONN_ERR_SELECT;
 }
 
+/* ROLE's answer on a master: ["master", offset, [replicas...]]. */
+static int is_master(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+           r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+}
+
 static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     int stage = (int)(intptr_t)privdata;
@@ -77,7 +85,19 @@ static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, vo
         redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
         return;
     }
-    if (stage != STAGE_SELECT) return;
+    if (stage == STAGE_ROLE && !is_master(reply)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s is not the master (ROLE: %s)", conn->addr.text,
+                 reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                         reply->element[0]->type == REDIS_REPLY_STRING
+                     ? reply->element[0]->str
+                     : "?");
+        conn->dial_status = REDISCONN_ERR_NOT_MASTER;
+        redisconn__conn_set_error(conn, msg);
+        redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
+        return;
+    }
+    if (stage != conn->env_last_stage) return;
     conn->dial_stage = DIAL_DONE;
     conn->reopen = NULL;
     redisconn__log(conn->env->log, REDISCONN_LOG_DEBUG, "redisconn: connected to %s (db %d)",
@@ -99,9 +119,18 @@ static int send_handshake(redisconn_conn *conn)
     if (rc == REDISCONN_OK && env->client_name != NULL)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_NAME, dl,
                                    "CLIENT SETNAME %s", env->client_name);
-    if (rc == REDISCONN_OK)
+    /* SELECT (or PING where there are no databases, e.g. a sentinel) always:
+     * its answer proves the server took us ("max number of clients"). */
+    if (rc == REDISCONN_OK && env->db >= 0)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_SELECT, dl,
                                    "SELECT %d", env->db);
+    else if (rc == REDISCONN_OK)
+        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_PING, dl, "PING");
+    conn->env_last_stage = env->db >= 0 ? STAGE_SELECT : STAGE_PING;
+    if (rc == REDISCONN_OK && env->check_role) {
+        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_ROLE, dl, "ROLE");
+        conn->env_last_stage = STAGE_ROLE;
+    }
     return rc;
 }
 

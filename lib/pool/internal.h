@@ -47,6 +47,7 @@ enum close_why {
     CLOSE_POOL_CLOSED,
     CLOSE_COMMAND_TIMEOUT,
     CLOSE_DIAL_FAILED,
+    CLOSE_FAILOVER, /* dialed before a failover */
 };
 
 /* An acquire's life; zero is the neutral state of a record not in use. */
@@ -74,6 +75,8 @@ struct redisconn_acquire {
     unsigned waited : 1;
 };
 
+typedef struct redisconn__sentinel redisconn__sentinel;
+
 /* The dial governor's state (backoff.c). */
 typedef struct redisconn__backoff {
     int failures;           /* consecutive failed dials; > 0: an outage episode */
@@ -93,6 +96,10 @@ struct redisconn_pool {
     char *username;
     char *password;
     char *client_name;
+    char *sentinel_username;
+    char *sentinel_password;
+    redisconn__sentinel *sentinel; /* the Sentinel locator (sentinel.c), or NULL */
+    unsigned epoch;                /* bumped by a failover: older connections retire */
     redisconn__log_cfg log;
     redisconn__conn_env env; /* what every connection of this pool shares */
     redisconn__defer defer;
@@ -244,6 +251,12 @@ void redisconn__pool_kick(redisconn_pool *pool);
 /* A dead connection's memory is released from the loop. */
 void redisconn__pool_free_later(redisconn_conn *conn);
 
+/* The server behind the pool changed (a failover): every connection to the
+ * old one closes now — what is in flight on it fails with CLOSED, a leased one
+ * stays its user's (commands on it fail IO) until released; dials already
+ * under way are closed when they complete (put). */
+void redisconn__pool_retire(redisconn_pool *pool);
+
 /* ---- backoff.c: the dial governor --------------------------------------- */
 
 /* Prepares the governor (pool creation; allocates nothing) / frees its timer. */
@@ -272,6 +285,27 @@ int redisconn__backoff_server_down(const redisconn_pool *pool);
 /* Writes "server down since ...: last dial error ..." into buf[len] and
  * returns 1 in an episode; returns 0 (buf untouched) otherwise. */
 int redisconn__backoff_describe(const redisconn_pool *pool, uint64_t now, char *buf, size_t len);
+
+/* ---- sentinel.c: the Sentinel locator --------------------------------- */
+
+/* Makes the pool find its master through the sentinels of pool->addr (kind
+ * SENTINEL): installs the locator and the ROLE check. REDISCONN_OK or NOMEM. */
+int redisconn__sentinel_init(redisconn_pool *pool, const redisconn_pool_options *o);
+
+/* A READONLY reply: the master may have moved; ask the sentinels. */
+void redisconn__sentinel_readonly(redisconn_pool *pool);
+
+/* Pool close: fails waiting dials with CLOSED, closes the connections to
+ * sentinels. redisconn__sentinel_busy() is true until they are freed. */
+void redisconn__sentinel_close(redisconn_pool *pool);
+int redisconn__sentinel_busy(const redisconn_pool *pool);
+
+/* Frees the locator (pool teardown; nothing busy). */
+void redisconn__sentinel_free(redisconn_pool *pool);
+
+/* The environment of the connections to sentinels (its DNS resolver is
+ * freed with the pool's). */
+redisconn__conn_env *redisconn__sentinel_env(redisconn_pool *pool);
 
 /* ---- options.c --------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ void redisconn_pool_options_init(redisconn_pool_options *o)
     o->dial_backoff_max_ms = 2000;
     o->client_name = NULL;
     o->tcp_keepalive_s = 300;
+    o->sentinel_timeout_ms = 1000;
 }
 
 /* Writes the reason and returns REDISCONN_ERR_INVALID. */
@@ -67,6 +68,7 @@ static int check_non_negative(const redisconn_pool_options *o, char *why, size_t
         {"min_idle", o->min_idle},
         {"db", o->db},
         {"tcp_keepalive_s", o->tcp_keepalive_s},
+        {"sentinel_timeout_ms", o->sentinel_timeout_ms},
     };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
         if (f[i].v < 0)
@@ -104,6 +106,8 @@ int redisconn__options_check(const redisconn_pool_options *o, char *why, size_t 
                       o->dial_backoff_max_ms, o->dial_backoff_min_ms);
     if (o->username != NULL && o->password == NULL)
         return refuse(why, len, "option username needs a password");
+    if (o->sentinel_username != NULL && o->sentinel_password == NULL)
+        return refuse(why, len, "option sentinel_username needs a sentinel_password");
     if (o->client_name != NULL && !valid_client_name(o->client_name))
         return refuse(why, len,
                       "option client_name must be 1 to 128 printable characters without spaces");

@@ -72,6 +72,7 @@ redisconn_conn *redisconn__pool_dial(redisconn_pool *pool, int for_shared)
     pool->conn_count++;
     pool->stats.dials++;
     conn->for_shared = for_shared ? 1u : 0u;
+    conn->epoch = pool->epoch;
     redisconn__pool_set_state(conn, CONN_DIALING);
     redisconn__dial_start(conn);
     return conn;
@@ -106,6 +107,10 @@ void redisconn__pool_put(redisconn_conn *conn)
     }
     if (redisconn__pool_conn_expired(conn, now)) {
         close_unheld(conn, CLOSE_LIFETIME);
+        return;
+    }
+    if (conn->epoch != pool->epoch) { /* to the server before a failover */
+        close_unheld(conn, CLOSE_FAILOVER);
         return;
     }
     if (conn->for_shared || redisconn__shared_wants_conn(pool)) {
@@ -188,6 +193,8 @@ static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
 
     pool->stats.dial_errors++;
     if (pool->closed) return; /* canceled by the close: not an outage */
+    if (pool->env.locator.failed != NULL)
+        pool->env.locator.failed(pool->env.locator.self, conn, status);
     redisconn__backoff_failed(pool, status, msg, now);
     redisconn__log(&pool->log, REDISCONN_LOG_WARNING,
                    "redisconn: cannot connect to %s: %s%s%s (next dial in %.0f ms)",
@@ -217,6 +224,9 @@ static void count_close(redisconn_pool *pool, int why)
         break;
     case CLOSE_POOL_CLOSED:
         s->closed_pool_closed++;
+        break;
+    case CLOSE_FAILOVER:
+        s->closed_failover++;
         break;
     case CLOSE_DIAL_FAILED:
         break;
@@ -268,8 +278,9 @@ static void on_drained(redisconn_conn *conn)
         return;
     }
     if (conn->state != CONN_SHARED || conn->broken) return;
-    if (pool->closed) {
-        redisconn__pool_close_conn(conn, CLOSE_POOL_CLOSED, REDISCONN_ERR_CLOSED);
+    if (pool->closed || conn->epoch != pool->epoch) {
+        redisconn__pool_close_conn(conn, pool->closed ? CLOSE_POOL_CLOSED : CLOSE_FAILOVER,
+                                   REDISCONN_ERR_CLOSED);
         return;
     }
     conn->idle_since_us = redisconn__now_us();
@@ -299,7 +310,27 @@ static void on_deadline(redisconn_conn *conn, uint64_t now)
     }
 }
 
-static const redisconn__conn_hooks pool_conn_hooks = {on_ready, on_dead, on_drained, on_deadline};
+/* The readonly hook: a replica answered (Sentinel: the master moved). */
+static void on_readonly(redisconn_conn *conn)
+{
+    redisconn__sentinel_readonly(conn->pool);
+}
+
+static const redisconn__conn_hooks pool_conn_hooks = {on_ready, on_dead, on_drained, on_deadline,
+                                                      on_readonly};
+
+void redisconn__pool_retire(redisconn_pool *pool)
+{
+    redisconn__link *l, *next;
+    pool->epoch++;
+    for (l = pool->conns.next; l != &pool->conns; l = next) {
+        redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
+        next = l->next; /* closing unlinks the one closed only; new dials come last */
+        if (conn->epoch == pool->epoch || conn->state == CONN_DIALING) continue;
+        redisconn__pool_close_conn(conn, CLOSE_FAILOVER, REDISCONN_ERR_CLOSED);
+    }
+    redisconn__pool_kick(pool); /* waiters and pool-level commands need new connections */
+}
 
 /* The plain pool's locator: its one fixed address, answered at once. */
 static void fixed_locate(void *self, redisconn_conn *conn)
@@ -366,6 +397,8 @@ static void pool_free(redisconn_pool *pool)
     redisconn__shared_free(pool);
     redisconn__timer_destroy(&pool->maint_timer);
     redisconn__backoff_free(pool);
+    if (pool->sentinel) redisconn__dial_env_free(redisconn__sentinel_env(pool));
+    redisconn__sentinel_free(pool);
     redisconn__dial_env_free(&pool->env);
     redisconn__defer_destroy(&pool->defer);
     redisconn__addr_free(&pool->addr);
@@ -375,6 +408,11 @@ static void pool_free(redisconn_pool *pool)
     }
     free(pool->username);
     free(pool->client_name);
+    free(pool->sentinel_username);
+    if (pool->sentinel_password) {
+        memset(pool->sentinel_password, 0, strlen(pool->sentinel_password));
+        free(pool->sentinel_password);
+    }
     free(pool);
 }
 
@@ -386,6 +424,7 @@ static void close_progress(redisconn_pool *pool)
     redisconn__link *l, *next;
     redisconn__acquire_fail_waiters(pool, REDISCONN_ERR_CLOSED);
     redisconn__shared_fail_pending(pool, REDISCONN_ERR_CLOSED);
+    redisconn__sentinel_close(pool);
     redisconn__maint_stop(pool);
     for (l = pool->conns.next; l != &pool->conns; l = next) {
         redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
@@ -410,7 +449,7 @@ static void on_kick(redisconn__defer_item *item)
     }
     close_progress(pool);
     if (pool->close_done || pool->conn_count > 0 || pool->ready_n > 0 ||
-        redisconn__defer_queued(&pool->kick_item))
+        redisconn__sentinel_busy(pool) || redisconn__defer_queued(&pool->kick_item))
         return;
     pool->close_done = 1;
     if (pool->close_cb) pool->close_cb(pool, pool->close_arg);
@@ -444,13 +483,17 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
     pool->username = dup_opt(pool->addr.password ? pool->addr.username : opts->username, &failed);
     pool->password = dup_opt(pool->addr.password ? pool->addr.password : opts->password, &failed);
     pool->client_name = dup_opt(opts->client_name, &failed);
+    pool->sentinel_username = dup_opt(opts->sentinel_username, &failed);
+    pool->sentinel_password = dup_opt(opts->sentinel_password, &failed);
     pool->opts.username = pool->opts.password = pool->opts.client_name = NULL; /* use the copies */
+    pool->opts.sentinel_username = pool->opts.sentinel_password = NULL;
+    pool->opts.sentinel_master = NULL;
     pool->log = (redisconn__log_cfg){opts->log_fn, opts->log_arg, opts->log_level};
     pool->env = (redisconn__conn_env){
         .base = base,
         .defer = &pool->defer,
         .hooks = &pool_conn_hooks,
-        .locator = {fixed_locate, fixed_cancel, pool},
+        .locator = {fixed_locate, fixed_cancel, NULL, pool},
         .log = &pool->log,
         .connect_timeout_ms = opts->connect_timeout_ms,
         .db = pool->opts.db,
@@ -469,6 +512,9 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
     redisconn__shared_init(pool);
     redisconn__backoff_init(pool);
     if (redisconn__defer_init(&pool->defer, base) != 0) failed = 1;
+    if (!failed && pool->addr.kind == REDISCONN_ADDR_SENTINEL &&
+        redisconn__sentinel_init(pool, opts) != REDISCONN_OK)
+        failed = 1;
     return failed ? REDISCONN_ERR_NOMEM : REDISCONN_OK;
 }
 
@@ -506,7 +552,10 @@ redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const c
         return new_failed(err, REDISCONN_ERR_INVALID, "%s", why);
     pool = calloc(1, sizeof(*pool));
     if (pool == NULL) return new_failed(err, REDISCONN_ERR_NOMEM, "out of memory");
-    rc = redisconn__addr_parse(addr, &pool->addr, &awhy);
+    if (opts->sentinel_master != NULL)
+        rc = redisconn__addr_parse_sentinels(addr, opts->sentinel_master, &pool->addr, &awhy);
+    else
+        rc = redisconn__addr_parse(addr, &pool->addr, &awhy);
     if (rc != REDISCONN_OK) {
         free(pool);
         if (rc == REDISCONN_ERR_NOMEM) return new_failed(err, rc, "out of memory");

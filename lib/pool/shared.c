@@ -42,7 +42,7 @@ static redisconn_conn *pick(redisconn_pool *pool)
     redisconn_conn *best = NULL, *suspect = NULL;
     for (redisconn__link *l = pool->shared.next; l != &pool->shared; l = l->next) {
         redisconn_conn *c = REDISCONN_CONTAINER_OF(l, redisconn_conn, node);
-        if (c->broken) continue;
+        if (c->broken || c->epoch != pool->epoch) continue; /* dying, or retiring */
         if (c->abandoned) {
             if (suspect == NULL || c->inflight < suspect->inflight) suspect = c;
         } else if (best == NULL || c->inflight < best->inflight) {

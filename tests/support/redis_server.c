@@ -24,6 +24,24 @@ static void make_dir(rt_server *s)
     cr_assert_not_null(mkdtemp(s->dir), "mkdtemp(%s): %s", s->dir, strerror(errno));
 }
 
+/* A sentinel: its config file (which it rewrites) holds the monitor lines. */
+static void exec_sentinel(const rt_server *s)
+{
+    char conf[300], port[16], logfile[300];
+    FILE *f;
+    snprintf(conf, sizeof(conf), "%s/sentinel.conf", s->dir);
+    snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(logfile, sizeof(logfile), "%s/sentinel.log", s->dir);
+    f = fopen(conf, "w");
+    if (f == NULL) _exit(126);
+    fprintf(f, "%s\n", s->opts.sentinel_conf);
+    fclose(f);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    execlp("redis-server", "redis-server", conf, "--sentinel", "--port", port, "--bind",
+           "127.0.0.1", "--dir", s->dir, "--logfile", logfile, "--daemonize", "no", (char *)NULL);
+    _exit(127);
+}
+
 static void exec_server(const rt_server *s)
 {
     const char *argv[48];
@@ -114,6 +132,7 @@ static int spawn(rt_server *s)
 {
     pid_t pid = fork();
     cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+    if (pid == 0 && s->opts.sentinel_conf != NULL) exec_sentinel(s);
     if (pid == 0) exec_server(s);
     s->pid = pid;
     return wait_ready(s, 5000);

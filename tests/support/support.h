@@ -21,10 +21,12 @@ struct event_base;
 struct event;
 
 typedef struct rt_server_opts {
-    const char *requirepass; /* --requirepass */
-    int maxclients;          /* --maxclients, 0 = default */
-    int unix_socket;         /* also listen on a unix socket in the temp dir */
-    const char *extra[8];    /* further "--name", "value" pairs, NULL-terminated */
+    const char *requirepass;   /* --requirepass */
+    int maxclients;            /* --maxclients, 0 = default */
+    int unix_socket;           /* also listen on a unix socket in the temp dir */
+    const char *extra[8];      /* further "--name", "value" pairs, NULL-terminated */
+    const char *sentinel_conf; /* run as a sentinel with these config lines (see
+                                  support/sentinel_support.h) */
 } rt_server_opts;
 
 typedef struct rt_server {

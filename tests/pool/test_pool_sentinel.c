@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_pool_sentinel.c — a pool that finds its master through Sentinel:
+ * discovery (URL and options forms), following a failover, and the
+ * failures that must say why (unknown name, no sentinel reachable). Real
+ * master, replica and three sentinels (support/sentinel_support.h). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "support/pool_fixture.h"
+#include "support/sentinel_support.h"
+
+static rt_sentinel_env sent;
+
+static void setup(void)
+{
+    given_base();
+    rt_sentinels_start(&sent, NULL);
+}
+
+static void teardown(void)
+{
+    rt_env_teardown();
+    rt_sentinels_stop(&sent);
+}
+
+TestSuite(pool_sentinel, .init = setup, .fini = teardown, .timeout = 60);
+
+/* INFO server's tcp_port, read from the reply itself (too long to copy). */
+static void on_info(redisconn_conn *conn, int status, redisReply *reply, void *arg)
+{
+    const char *p;
+    (void)conn;
+    *(int *)arg = -2;
+    if (status != REDISCONN_OK || reply->type != REDIS_REPLY_STRING) return;
+    p = strstr(reply->str, "tcp_port:");
+    *(int *)arg = p ? atoi(p + 9) : -3;
+}
+
+/* The port of the server the lease is connected to. */
+static int lease_port(redisconn_conn *c)
+{
+    int port = 0;
+    cr_assert_eq(redisconn_command(c, on_info, &port, "INFO server"), REDISCONN_OK);
+    rt_await(env.base, port != 0, 2000);
+    return port;
+}
+
+Test(pool_sentinel, a_sentinel_url_leads_to_the_master)
+{
+    given_pool_at(sent.url, given_options());
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+}
+
+Test(pool_sentinel, the_options_form_leads_to_the_master)
+{
+    redisconn_pool_options *o = given_options();
+    o->sentinel_master = "mymaster";
+    given_pool_at(sent.addrs, o);
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+}
+
+Test(pool_sentinel, a_failover_moves_new_connections_to_the_new_master)
+{
+    rt_reply r;
+    given_pool_at(sent.url, given_options());
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+    rt_await(env.base, strstr(env.log.buf, "opening new") != NULL, 100);
+    rt_sentinels_failover(&sent, 20000);
+    rt_await(env.base, pool_stats().failovers == 1, 5000);
+    cr_assert(strstr(env.log.buf, "master of mymaster moved from") != NULL, "%s", env.log.buf);
+    cr_assert_eq(pool_stats().idle_count, 0, "the idle connection to the old master closed");
+    c = rt_acquire_eventually(&env, 5000, NULL);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    rt_command_wait(&env, c, &r, "SET %s %s", "after", "failover");
+    cr_assert_str_eq(r.str, "OK");
+    redisconn_release(c);
+}
+
+Test(pool_sentinel, an_unknown_master_name_fails_with_resolve_and_says_so)
+{
+    char url[256];
+    rt_acq a = {0};
+    snprintf(url, sizeof(url), "sentinel://%s/nosuchmaster", sent.addrs);
+    given_pool_at(url, NULL);
+    cr_assert_not_null(redisconn_pool_acquire(env.pool, 5000, rt_acq_cb, &a));
+    cr_assert(rt_wait_acq(&env, &a, 6000));
+    cr_assert_eq(a.status, REDISCONN_ERR_RESOLVE, "got %s", redisconn_status_name(a.status));
+    cr_assert(strstr(a.errmsg, "nosuchmaster") != NULL, "%s", a.errmsg);
+}
+
+Test(pool_sentinel, a_sentinel_down_at_start_is_skipped)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "sentinel://127.0.0.1:%d,%s/mymaster", rt_free_port(), sent.addrs);
+    given_pool_at(url, NULL);
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+}
+
+Test(pool_sentinel, no_sentinel_reachable_fails_clearly_and_backs_off)
+{
+    static rt_acq a[20];
+    char url[128];
+    snprintf(url, sizeof(url), "sentinel://127.0.0.1:%d,127.0.0.1:%d/mymaster", rt_free_port(),
+             rt_free_port());
+    given_pool_at(url, NULL);
+    for (int i = 0; i < 20; i++)
+        cr_assert_not_null(redisconn_pool_acquire(env.pool, 2000, rt_acq_cb, &a[i]));
+    for (int i = 0; i < 20; i++) {
+        cr_assert(rt_wait_acq(&env, &a[i], 4000));
+        cr_assert_neq(a[i].status, REDISCONN_OK);
+    }
+    cr_assert(strstr(a[0].errmsg, "no sentinel answered") != NULL, "%s", a[0].errmsg);
+    cr_assert_leq(pool_stats().dials, 3, "%llu dials", (unsigned long long)pool_stats().dials);
+}
