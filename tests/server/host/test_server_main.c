@@ -305,7 +305,7 @@ Test(server_main, failing_module_exits_1_naming_the_module)
     static const char *args[] = {"-redis-addr", "no-port", NULL};
     struct child c;
     cr_assert_eq(rt_wait_exit(spawn(&c, args), 10000), 1);
-    cr_assert(strstr(file_text(out_path), "module \"redisconn\" failed to initialize"), "%s",
+    cr_assert(strstr(file_text(out_path), "module \"go.chromium.org/luci/server/redisconn\" failed to initialize"), "%s",
               file_text(out_path));
     cr_assert_str_eq(file_text(trace_path), "", "marker depends on redisconn: never initialized");
 }
