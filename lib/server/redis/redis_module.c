@@ -85,7 +85,7 @@ int redisconn_module_options_register(redisconn_module_options *opts, redisconn_
 static void pool_log(int level, const char *msg, void *arg)
 {
     const redis_runtime *rt = arg;
-    redisconn__logger_log(&rt->log, level, "redis: %s", msg);
+    redisconn__logger_log(&rt->log, level, "%s", msg);
 }
 
 /* The AUTH password into `buf` ("" for none): the file's first line, else
