@@ -26,6 +26,7 @@
 #include "flags.h"
 #include "module.h"
 #include "pool.h"
+#include "version.h"
 
 #ifdef __cplusplus
 extern "C" {
