@@ -329,11 +329,12 @@ Test(server_main, port_in_use_exits_1)
 }
 
 /* Every line of the child's output is a log line of the server log:
- * "<RFC 3339 UTC timestamp> <LEVEL> ...". */
+ * "<RFC 3339 UTC timestamp> <LEVEL> ...". (Lines of a sanitizer's runtime,
+ * "==<pid>==...", are not the server's: under ASan the child may print them.) */
 static void expect_log_lines_timestamped(const char *text)
 {
     regex_t re;
-    char line[1024];
+    char line[1024], bad[1024] = "";
     int lines = 0;
     cr_assert_eq(regcomp(&re,
                          "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
@@ -344,11 +345,14 @@ static void expect_log_lines_timestamped(const char *text)
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         snprintf(line, sizeof(line), "%.*s", (int)n, p);
-        cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0, "not a server log line: %s", line);
-        lines++;
         p += n + (nl ? 1 : 0);
+        if (strncmp(line, "==", 2) == 0) continue;
+        if (regexec(&re, line, 0, NULL, 0) != 0 && bad[0] == '\0')
+            snprintf(bad, sizeof(bad), "%s", line);
+        lines++;
     }
     regfree(&re);
+    cr_assert_str_eq(bad, "", "not a server log line: %s", bad);
     cr_assert_geq(lines, 2, "%s", text);
 }
 
