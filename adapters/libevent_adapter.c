@@ -6,9 +6,17 @@
 #include "adapters/libevent_adapter.h"
 #include "util/timer.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
+#include <hiredis/sds.h>
 
 typedef struct ev_adapter {
     redisAsyncContext *ac;
@@ -22,7 +30,6 @@ typedef struct ev_adapter {
     int *destroyed; /* points at a stack flag while a hiredis call is running */
     unsigned reading : 1;
     unsigned writing : 1;
-    unsigned in_flush : 1;
 } ev_adapter;
 
 /*
@@ -54,6 +61,8 @@ static int guard_leave(ev_adapter *e, guard *g)
     return 0;
 }
 
+/* Once connected, the owner reads and dispatches (on_readable); before, hiredis
+ * finishes the connect. */
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     ev_adapter *e = arg;
@@ -61,25 +70,112 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     guard_enter(e, &g);
-    redisAsyncHandleRead(e->ac);
+    if (e->hooks->on_readable != NULL && (e->ac->c.flags & REDIS_CONNECTED))
+        e->hooks->on_readable(e->owner);
+    else
+        redisAsyncHandleRead(e->ac);
     guard_leave(e, &g);
 }
 
-static void handle_write(ev_adapter *e, int from_flush)
+/*
+ * hiredis writes with write(2), which raises SIGPIPE when the peer has gone.
+ * Around the one write hiredis makes itself (the first, when the connect
+ * completes) SIGPIPE is blocked in this thread and a SIGPIPE it raised is
+ * consumed, as libcurl does; the process's disposition is never touched.
+ */
+typedef struct sigpipe_guard {
+    sigset_t old;
+    int was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *sg)
 {
-    guard g;
-    guard_enter(e, &g);
-    e->in_flush = from_flush ? 1u : 0u;
-    redisAsyncHandleWrite(e->ac);
-    if (guard_leave(e, &g)) return;
-    e->in_flush = 0;
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &sg->old);
+    sigpending(&pending);
+    sg->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_unblock(const sigpipe_guard *sg)
+{
+    sigset_t pipe, pending;
+    struct timespec zero = {0, 0};
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!sg->was_pending && sigismember(&pending, SIGPIPE)) sigtimedwait(&pipe, NULL, &zero);
+    pthread_sigmask(SIG_SETMASK, &sg->old, NULL);
+}
+
+/* Our own redisBufferWrite: send(2) with MSG_NOSIGNAL, so a peer that went
+ * away gives EPIPE, never a signal. Returns 1 when everything was written. */
+static int send_obuf(redisContext *c)
+{
+    size_t len = sdslen(c->obuf);
+    ssize_t n;
+    if (len == 0) return 1;
+    n = send(c->fd, c->obuf, len, MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+        c->err = REDIS_ERR_IO;
+        snprintf(c->errstr, sizeof(c->errstr), "%s", strerror(errno));
+        return -1;
+    }
+    if ((size_t)n == len) {
+        sdsfree(c->obuf);
+        c->obuf = sdsempty();
+        return c->obuf != NULL ? 1 : -1;
+    }
+    sdsrange(c->obuf, (int)n, -1); /* n < len: an sds length fits */
+    return 0;
+}
+
+/* Registers or drops write interest (EV_WRITE), idempotently. */
+static void want_write(ev_adapter *e, int on)
+{
+    if (on && !e->writing) {
+        if (event_add(e->wr, NULL) == 0) e->writing = 1;
+    } else if (!on && e->writing) {
+        event_del(e->wr);
+        e->writing = 0;
+    }
+}
+
+/* Writes what hiredis has buffered: through hiredis while connecting (it
+ * checks the connect's outcome first), then ourselves with MSG_NOSIGNAL. What
+ * does not fit waits for EV_WRITE. */
+static void handle_write(ev_adapter *e)
+{
+    redisContext *c = &e->ac->c;
+    int done;
+    if (!(c->flags & REDIS_CONNECTED)) {
+        sigpipe_guard sg;
+        guard g;
+        guard_enter(e, &g);
+        sigpipe_block(&sg);
+        redisAsyncHandleWrite(e->ac);
+        sigpipe_unblock(&sg);
+        guard_leave(e, &g);
+        return;
+    }
+    done = c->err ? -1 : send_obuf(c);
+    if (done < 0) { /* pending callbacks fail with IO; the cleanup hook follows */
+        guard g;
+        guard_enter(e, &g);
+        redisAsyncFree(e->ac);
+        guard_leave(e, &g);
+        return;
+    }
+    want_write(e, !done);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    handle_write(arg, 0);
+    handle_write(arg);
 }
 
 /* Runs once per loop iteration in which commands were queued: one write(2)
@@ -88,7 +184,7 @@ static void on_flush(redisconn__defer_item *item)
 {
     ev_adapter *e = REDISCONN_CONTAINER_OF(item, ev_adapter, flush);
     if (e->writing) return; /* EV_WRITE is registered and will send everything */
-    handle_write(e, 1);
+    handle_write(e);
 }
 
 static void on_timer(void *arg)
@@ -115,15 +211,15 @@ static void ev_del_read(void *privdata)
     e->reading = 0;
 }
 
-/* hiredis calls this for every command. Before the connection is up, and
- * when called from a flush that could not write everything, it registers
- * EV_WRITE; otherwise it only makes sure a flush runs this iteration. */
+/* hiredis calls this for every command. Before the connection is up it
+ * registers EV_WRITE (the connect completes on it); after, it only makes sure
+ * a flush runs this loop iteration. */
 static void ev_add_write(void *privdata)
 {
     ev_adapter *e = privdata;
     if (e->writing) return;
-    if (e->in_flush || !(e->ac->c.flags & REDIS_CONNECTED)) {
-        if (event_add(e->wr, NULL) == 0) e->writing = 1;
+    if (!(e->ac->c.flags & REDIS_CONNECTED)) {
+        want_write(e, 1);
         return;
     }
     redisconn__defer_post(e->defer, &e->flush, on_flush);
@@ -131,10 +227,7 @@ static void ev_add_write(void *privdata)
 
 static void ev_del_write(void *privdata)
 {
-    ev_adapter *e = privdata;
-    if (!e->writing) return;
-    event_del(e->wr);
-    e->writing = 0;
+    want_write(privdata, 0);
 }
 
 static void free_adapter(ev_adapter *e)

@@ -12,6 +12,12 @@
  *    (EV_WRITE) is registered only while connecting or after a partial write;
  *  - a deadline timer, which hiredis 0.14 lacks; the owner uses it for the
  *    connect timeout and the command timeout;
+ *  - writes of a connected context are send(2) with MSG_NOSIGNAL, and the one
+ *    write hiredis makes itself (when the connect completes) runs with
+ *    SIGPIPE blocked in the thread: a peer that went away never raises
+ *    SIGPIPE in the caller's process, whatever its signal disposition;
+ *  - the owner may take over reading (on_readable), e.g. to check replies
+ *    before they are dispatched;
  *  - the context may be freed from inside any hiredis call the adapter makes
  *    (a reply callback freeing it, an I/O error); the adapter notices and never
  *    touches freed memory afterwards.
@@ -35,6 +41,9 @@ typedef struct redisconn__adapter_hooks {
      * NULL replies). The adapter's memory is already released; the owner must
      * not touch the context after returning and must not free it. */
     void (*on_cleanup)(void *owner);
+    /* The connected socket is readable: the owner reads (redisBufferRead) and
+     * dispatches the replies itself. NULL: hiredis's redisAsyncHandleRead(). */
+    void (*on_readable)(void *owner);
 } redisconn__adapter_hooks;
 
 /* Attaches `ac` to `base`; flushes run from `defer`. Returns 0, or -1 on out

@@ -61,6 +61,8 @@ enum redisconn_status {
     /* -14 .. -18: the server layer's (redisconn/server_status.h) */
     REDISCONN_ERR_PROTOCOL = -19,       /**< the server sent something that is not RESP */
     REDISCONN_ERR_LEASE_REQUIRED = -20, /**< the command changes connection state: lease one */
+    REDISCONN_ERR_SUBSCRIBED = -21, /**< the connection is in subscribe mode: only (P)SUBSCRIBE,
+                                         (P)UNSUBSCRIBE and PING are allowed */
 };
 
 /**

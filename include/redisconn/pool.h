@@ -82,9 +82,35 @@ typedef struct redisconn_pool_options {
     void *log_arg;
     /** Least level passed to log_fn. Default REDISCONN_LOG_INFO. */
     int log_level;
-    /** Most connections carrying pool-level commands (counted in max_active). >= 1. Default 2. */
+    /** Most connections carrying pool-level commands (counted in max_active); at most
+     * max_active when that is set. 0 = the default: 2, lowered to max_active. */
     int max_shared;
+    /** After a failed dial, the first back-off delay; it doubles after each further
+     * consecutive failure, up to dial_backoff_max_ms (with jitter). >= 1. Default 100. */
+    int dial_backoff_min_ms;
+    /** The longest back-off delay between dials while the server fails them. >= min.
+     * Default 2000. */
+    int dial_backoff_max_ms;
+    /** Name every new connection gives itself (CLIENT SETNAME at dial), shown by
+     * CLIENT LIST; also what a borrower's CLIENT SETNAME is reset to. No spaces or
+     * newlines. NULL = no name. Default NULL. */
+    const char *client_name;
+    /** TCP keep-alive idle time in seconds on TCP connections (like redigo's 5 min);
+     * 0 = keep-alive off. Default 300. */
+    int tcp_keepalive_s;
 } redisconn_pool_options;
+
+/**
+ * Why something could not be created, in words: a plain struct the caller
+ * owns. `status` is REDISCONN_OK or the negative status returned; `message`
+ * is "" on success, else one sentence naming what was refused and why
+ * (e.g. `address "localhost": missing port, expected "host:port"`), never
+ * containing a password.
+ */
+typedef struct redisconn_error {
+    int status;
+    char message[256];
+} redisconn_error;
 
 /** Fills `opts` with the seed's NewPool defaults (see field comments). */
 REDISCONN_EXPORT void redisconn_pool_options_init(redisconn_pool_options *opts);
@@ -106,22 +132,41 @@ REDISCONN_EXPORT redisconn_pool *redisconn_pool_new(struct event_base *base, con
 /**
  * Like redisconn_pool_new() with explicit options (`opts->db` is the database).
  * `opts` may be NULL for the defaults. Also returns NULL when an option is out
- * of range (negative sizes or timeouts, max_idle or min_idle above max_active).
- * If `err` is not NULL it receives the status explaining a NULL return.
+ * of range: negative sizes or timeouts, `wait` other than 0/1, `log_level`
+ * outside DEBUG..ERROR, `min_idle` above `max_idle` or `max_active`,
+ * `max_shared` above `max_active`, a back-off maximum below its minimum, a
+ * user name without a password, a `client_name` with spaces.
+ *
+ * Besides "host:port", "[ipv6]:port" and "unix:/path", `addr` may be a URL:
+ * "redis://[[user]:password@]host[:port][/db]" (port 6379 by default; also
+ * "?db=N") or "unix://[[user]:password@]/path[?db=N]" (user name and password
+ * percent-decoded). A user, password or db given in the URL overrides the one
+ * in `opts`. "rediss://" is refused: hiredis 0.14 has no TLS.
+ *
+ * If `err` is not NULL it receives the status and, on failure, the reason in
+ * words (no log hook needed); on success its status is REDISCONN_OK.
  */
 REDISCONN_EXPORT redisconn_pool *redisconn_pool_new_with_options(struct event_base *base,
                                                                  const char *addr,
                                                                  const redisconn_pool_options *opts,
-                                                                 int *err);
+                                                                 redisconn_error *err);
 
 /**
  * Acquire callback. Exactly one of `conn` and a non-OK `status` is set:
  * on success `status` is REDISCONN_OK and `conn` is leased to you; otherwise
- * `conn` is NULL, `status` says why (TIMEOUT: this acquire's own timeout;
- * CANCELED, EXHAUSTED, CLOSED; CONNECT — also when a dial exceeded the connect
- * timeout, errmsg "connect timeout"; AUTH, SELECT, RESOLVE, PROTOCOL, IO,
- * NOMEM) and `errmsg` may carry the server's or system's message (valid
- * during the call only, else NULL).
+ * `conn` is NULL and `status` is one of:
+ *  - TIMEOUT: this acquire's own timeout; `errmsg` says what it waited for
+ *    ("512 of 512 connections leased, 40 acquires waiting ahead", "a dial to
+ *    host:port in progress", "server down since ...: last dial error ...");
+ *  - CANCELED (redisconn_acquire_cancel), EXHAUSTED (wait = 0 at max_active,
+ *    or max_waiters reached), CLOSED (the pool closed);
+ *  - a dial's failure — CONNECT (refused, unreachable, max clients, "connect
+ *    timeout"), AUTH, SELECT, RESOLVE, PROTOCOL, IO, NOMEM: the dial made for
+ *    this acquire failed, or the pool considers the server down (dials back
+ *    off) and no lease could come back to serve it, so it fails at once with
+ *    the last dial error.
+ * `errmsg` carries the server's or system's message where there is one
+ * (valid during the call only, else NULL).
  */
 typedef void (*redisconn_acquire_cb)(redisconn_conn *conn, int status, const char *errmsg,
                                      void *arg);
@@ -152,9 +197,19 @@ REDISCONN_EXPORT int redisconn_acquire_cancel(redisconn_acquire *req);
 /**
  * Reply callback. `status` is REDISCONN_OK when Redis answered: `reply` is the
  * answer (maybe a REDIS_REPLY_ERROR reply) and is freed when the callback
- * returns. Otherwise `reply` is NULL and `status` says why: TIMEOUT (the
- * command timeout passed: the connection is closed so that a late reply can
- * never reach anyone), IO (the connection broke), CLOSED, NOMEM.
+ * returns. Otherwise `reply` is NULL and `status` is one of:
+ *  - TIMEOUT: the command's deadline passed (on a lease the connection is
+ *    closed so that a late reply can never reach anyone; see
+ *    redisconn_pool_command() for pool-level commands);
+ *  - IO: the connection broke; PROTOCOL: the server sent something that is not
+ *    RESP, or a reply no command asked for (the connection is closed);
+ *  - CLOSED: the pool closed the connection (pool close, lifetime, ...);
+ *  - CANCELED: the final call of a subscription whose last channel or pattern
+ *    was unsubscribed;
+ *  - NOMEM;
+ *  - pool-level commands only: CONNECT, AUTH, SELECT, RESOLVE — the
+ *    connection that would have carried it could not be opened (the message
+ *    is redisconn_pool_errstr()).
  * `conn` is the connection the command ran on (NULL for pool-level commands);
  * if the lease was already released, it may only be compared, not used.
  */
@@ -164,14 +219,33 @@ typedef void (*redisconn_reply_cb)(redisconn_conn *conn, int status, redisReply 
 /**
  * Sends a command on a leased connection, hiredis format string syntax
  * ("SET %s %b", key, val, len; %b is hiredis's binary-safe pointer + size_t,
- * so no printf format checking is declared). The callback fires exactly once — except for
- * (P)SUBSCRIBE, whose callback fires for every message and then once more
- * with a non-OK status when the connection closes. `cb` may be NULL.
+ * so no printf format checking is declared). The callback fires exactly once,
+ * from the loop, except for (P)SUBSCRIBE (below). `cb` may be NULL.
+ *
+ * DEADLINE. A command must be answered within the pool's command timeout. A
+ * blocking command (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN/MAX,
+ * BZMPOP, XREAD/XREADGROUP with BLOCK, WAIT, WAITAOF) gets its own timeout
+ * argument plus the command timeout; a blocking timeout of 0 ("forever")
+ * means no deadline. redisconn_command_with_timeout() sets one command's
+ * deadline explicitly.
+ *
+ * SUBSCRIBE MODE. (P)SUBSCRIBE's callback fires for its confirmation and every
+ * message, then once more with reply NULL: CANCELED once its last channel or
+ * pattern was unsubscribed (after that confirmation), or the connection's
+ * status when it closes. While the connection is subscribed, only
+ * (P)SUBSCRIBE, (P)UNSUBSCRIBE and PING are accepted (others get
+ * REDISCONN_ERR_SUBSCRIBED); PING's callback gets the ["pong", ""] array
+ * RESP2 answers with. (P)UNSUBSCRIBE's callback (may be NULL) fires once,
+ * when the server has confirmed every channel (pattern) it named — without
+ * arguments, every one subscribed when it was sent — with the last
+ * confirmation as `reply`; each confirmation also reaches the subscription's
+ * callback. A connection that was ever subscribed is closed on release.
  *
  * Commands hiredis 0.14 cannot track (MONITOR, SSUBSCRIBE, SUNSUBSCRIBE,
  * HELLO, CLIENT REPLY) are refused with REDISCONN_ERR_UNSUPPORTED. Returns
  * REDISCONN_OK, INVALID (bad arguments or format), IO (connection already
- * broken), STATE (connection released) or NOMEM; on error `cb` never fires.
+ * broken), STATE (connection released), SUBSCRIBED, UNSUPPORTED or NOMEM; on
+ * error `cb` never fires.
  */
 REDISCONN_EXPORT int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
                                        const char *fmt, ...);
@@ -189,12 +263,31 @@ REDISCONN_EXPORT int redisconn_command_argv(redisconn_conn *conn, redisconn_repl
                                             const size_t *argvlen);
 
 /**
+ * redisconn_command() with this command's own deadline: `timeout_ms` > 0
+ * replaces the command timeout (and, for a blocking command, its own timeout
+ * plus the command timeout); 0 keeps the default rule. Negative is INVALID.
+ * A command that misses it fails with TIMEOUT and closes the connection.
+ */
+REDISCONN_EXPORT int redisconn_command_with_timeout(redisconn_conn *conn, int64_t timeout_ms,
+                                                    redisconn_reply_cb cb, void *privdata,
+                                                    const char *fmt, ...);
+
+/** Argument-vector variant of redisconn_command_with_timeout(). */
+REDISCONN_EXPORT int redisconn_command_argv_with_timeout(redisconn_conn *conn, int64_t timeout_ms,
+                                                         redisconn_reply_cb cb, void *privdata,
+                                                         int argc, const char **argv,
+                                                         const size_t *argvlen);
+
+/**
  * Returns the lease. Commands still in flight complete and call back their
- * owners; the connection is reused only after they drain. A connection left
- * in MULTI or WATCH, or on another database, is reset (DISCARD, UNWATCH,
- * SELECT) before reuse; one left subscribed or re-authenticated, or broken, is
- * closed. A reusable connection goes straight to the oldest waiter if any.
- * `conn` must not be used after this call. Releasing NULL is a no-op.
+ * owners; the connection is reused only after they drain. State a borrower
+ * changed is never handed on: MULTI, WATCH, SELECT, CLIENT SETNAME,
+ * CLIENT NO-EVICT / NO-TOUCH are undone (DISCARD, UNWATCH, SELECT db, CLIENT
+ * SETNAME <client_name>, ... off) before reuse; a connection left subscribed,
+ * re-authenticated (AUTH, RESET), in CLIENT TRACKING, READONLY/READWRITE, or
+ * broken is closed (the table is in docs/pool.md). A reusable connection goes
+ * straight to the oldest waiter if any. `conn` must not be used after this
+ * call. Releasing NULL is a no-op.
  */
 REDISCONN_EXPORT void redisconn_release(redisconn_conn *conn);
 
@@ -214,7 +307,10 @@ REDISCONN_EXPORT void redisconn_release(redisconn_conn *conn);
  * it keep their own deadlines; a connection whose timed-out command is still
  * unanswered one command timeout later is closed, failing what is pending on
  * it with TIMEOUT. A connection that breaks fails its pending commands with
- * IO; they are not retried (they may have run).
+ * IO; they are not retried (they may have run). A command waiting for a
+ * shared connection fails with the dial's status (CONNECT, AUTH, SELECT,
+ * RESOLVE; message: redisconn_pool_errstr()) when that dial fails — at once,
+ * from the loop, while the pool considers the server down.
  *
  * Returns REDISCONN_OK, or INVALID, CLOSED, UNSUPPORTED, LEASE_REQUIRED,
  * NOMEM — then `cb` never fires.
@@ -241,6 +337,15 @@ REDISCONN_EXPORT redisconn_pool *redisconn_conn_pool(const redisconn_conn *conn)
  * error during the handshake), or NULL. Valid until the next call on `conn`.
  */
 REDISCONN_EXPORT const char *redisconn_conn_errstr(const redisconn_conn *conn);
+
+/**
+ * The message of the pool's last dial failure ("Connection refused", "ERR DB
+ * index is out of range", "connect timeout", ...), or NULL when the last dial
+ * succeeded or none failed. What a pool-level callback failed with CONNECT,
+ * AUTH, SELECT or RESOLVE reads for the reason. Owned by the pool, valid until
+ * the next call into it.
+ */
+REDISCONN_EXPORT const char *redisconn_pool_errstr(const redisconn_pool *pool);
 
 /** Number of finite buckets of the wait-time histogram in redisconn_pool_stats. */
 #define REDISCONN_WAIT_BUCKETS 11
@@ -280,6 +385,13 @@ typedef struct redisconn_pool_stats {
     int shared_count;               /**< connections carrying pool-level commands */
     uint64_t pool_commands;         /**< pool-level commands accepted */
     uint64_t pool_command_timeouts; /**< pool-level commands failed with TIMEOUT */
+    uint64_t fast_failed;    /**< acquires and pool-level commands failed at once with the
+                                  last dial error while the server was down */
+    int server_down;         /**< 1 while the pool considers the server down: the last dial
+                                  failed and no connection is open; 0 otherwise */
+    int last_dial_status;    /**< status of the last failed dial since the last success, 0 if none */
+    uint64_t down_since_us;  /**< CLOCK_MONOTONIC µs of the first failure of the current
+                                  episode, 0 when not failing */
     /** Waits counted in wait_count, by duration: wait_buckets[i] counts waits
      * <= redisconn_wait_bucket_bounds_us[i] and above the previous bound (not
      * cumulative); the last element counts waits above 10 s. */

@@ -14,6 +14,7 @@
 #include "util/clock.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,12 +169,41 @@ static void untest(redisconn_acquire *req)
     req->conn = NULL;
 }
 
+/* What a timed-out acquire was waiting for, in words. */
+static void describe_wait(const redisconn_acquire *req, char *buf, size_t len)
+{
+    const redisconn_pool *pool = req->pool;
+    const redisconn_pool_options *o = &pool->opts;
+    int ahead = 0, dials = pool->dialing - pool->shared_dialing;
+    if (req->state == REQ_TESTING) {
+        snprintf(buf, len, "PING on borrow of an idle connection unanswered");
+        return;
+    }
+    if (redisconn__backoff_describe(pool, redisconn__now_us(), buf, len)) return;
+    if (dials > 0) {
+        snprintf(buf, len, "%d dial(s) to %s in progress", dials, pool->addr.text);
+        return;
+    }
+    for (const redisconn__link *l = pool->waiters.next; l != &req->node && l != &pool->waiters;
+         l = l->next)
+        ahead++;
+    if (o->max_active > 0)
+        snprintf(buf, len, "%d of %d connections leased, %d acquires waiting ahead", pool->in_use,
+                 o->max_active, ahead);
+    else
+        snprintf(buf, len, "%d connections leased, %d acquires waiting ahead", pool->in_use, ahead);
+}
+
 static void on_req_timeout(void *arg)
 {
     redisconn_acquire *req = arg;
+    char why[300], msg[400];
+    describe_wait(req, why, sizeof(why));
+    snprintf(msg, sizeof(msg), "timed out after %lld ms waiting for a Redis connection: %s",
+             (long long)req->timeout_ms, why);
     untest(req);
     req->pool->stats.acquire_timeouts++;
-    finish(req, REDISCONN_ERR_TIMEOUT, "timed out waiting for a Redis connection");
+    finish(req, REDISCONN_ERR_TIMEOUT, msg);
 }
 
 /* PING on borrow answered. */
@@ -248,6 +278,12 @@ static void enqueue(redisconn_acquire *req, int front)
         finish(req, REDISCONN_ERR_EXHAUSTED, "connection pool exhausted");
         return;
     }
+    if (redisconn__pool_nothing_coming(pool)) { /* the server is down: fail fast */
+        const redisconn__backoff *b = &pool->backoff;
+        pool->stats.fast_failed++;
+        finish(req, b->last_status, b->last_msg[0] ? b->last_msg : NULL);
+        return;
+    }
     if (!can_dial && !req->waited) { /* waits for a release, not a dial: the seed's WaitCount */
         req->waited = 1;
         req->start_us = redisconn__now_us();
@@ -267,6 +303,7 @@ redisconn_acquire *redisconn_pool_acquire(redisconn_pool *pool, int64_t timeout_
     req->arg = arg;
     req->conn = NULL;
     req->waited = 0;
+    req->timeout_ms = timeout_ms;
     pool->stats.acquires++;
     if (pool->closed) {
         finish(req, REDISCONN_ERR_CLOSED, NULL);

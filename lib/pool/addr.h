@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* addr.h: a Redis server address — parsed from the text users give, copied
- * into each connection that dials it. */
+/*
+ * addr.h: a Redis server address — parsed from the text users give, copied
+ * into each connection that dials it.
+ *
+ * Forms: "host:port", "[v6]:port", "unix:/path", and the URLs users paste
+ * from elsewhere: "redis://[[user]:password@]host[:port][/db]" (port 6379 by
+ * default) and "unix://[[user]:password@]/path[?db=N]". Credentials and db
+ * found in a URL are carried here; the pool lets them override its options.
+ * "rediss://" is refused (hiredis 0.14 has no TLS).
+ */
 #ifndef REDISCONN_ADDR_H
 #define REDISCONN_ADDR_H
 
@@ -13,19 +21,24 @@ typedef struct redisconn__addr {
     int numeric;                    /* TCP: host is an IPv4/IPv6 literal (no resolution needed) */
     int family;                     /* TCP numeric: AF_INET or AF_INET6 */
     char *path;                     /* UNIX: socket path */
-    char *text;                     /* the address as given, for logs */
+    char *text;                     /* the address for logs: as given, any password masked */
+    char *username;                 /* from a URL, percent-decoded; NULL if none */
+    char *password;                 /* from a URL, percent-decoded; NULL if none; wiped on free */
+    int db;                         /* from a URL; -1 if none */
 } redisconn__addr;
 
-/* Parses "host:port", "[v6]:port" or "unix:/path" into `out` (owned copies).
- * Returns REDISCONN_OK or REDISCONN_ERR_INVALID (`why` gets a sentence) or
- * REDISCONN_ERR_NOMEM. On error `out` holds nothing to free. */
+/* Parses `text` into `out` (owned copies). Returns REDISCONN_OK, or
+ * REDISCONN_ERR_INVALID with `why` set to a static sentence saying what is
+ * wrong (never quoting a password), or REDISCONN_ERR_NOMEM. On error `out`
+ * holds nothing to free. `why` may be NULL. */
 int redisconn__addr_parse(const char *text, redisconn__addr *out, const char **why);
 
 /* Makes `dst` an owned copy of `src`. Returns REDISCONN_OK, or
  * REDISCONN_ERR_NOMEM with `dst` holding nothing to free. */
 int redisconn__addr_copy(redisconn__addr *dst, const redisconn__addr *src);
 
-/* Frees what `addr` owns and leaves it zeroed (kind NONE). Idempotent. */
+/* Frees what `addr` owns (wiping the password) and leaves it zeroed (kind
+ * NONE, db -1 is not kept). Idempotent. */
 void redisconn__addr_free(redisconn__addr *addr);
 
 #endif

@@ -77,11 +77,13 @@ typedef struct redisconn__conn_env {
     const redisconn__conn_hooks *hooks;
     redisconn__locator locator;
     const redisconn__log_cfg *log;
-    struct evdns_base *dns; /* created by dial.c on first use; see redisconn__dial_env_free() */
-    int connect_timeout_ms; /* locate + DNS + connect + handshake; 0 = none */
-    int db;                 /* SELECTed by the handshake */
-    const char *username;   /* AUTH user (NULL: password-only AUTH) */
-    const char *password;   /* AUTH password (NULL: no AUTH); never logged */
+    struct evdns_base *dns;  /* created by dial.c on first use; see redisconn__dial_env_free() */
+    int connect_timeout_ms;  /* locate + DNS + connect + handshake; 0 = none */
+    int db;                  /* SELECTed by the handshake */
+    const char *username;    /* AUTH user (NULL: password-only AUTH) */
+    const char *password;    /* AUTH password (NULL: no AUTH); never logged */
+    const char *client_name; /* CLIENT SETNAME at dial (NULL: none) */
+    int tcp_keepalive_s;     /* SO_KEEPALIVE idle seconds on TCP (0: off) */
 } redisconn__conn_env;
 
 /*
@@ -114,12 +116,16 @@ typedef enum redisconn__dial_stage {
     DIAL_FAILED,    /* failed; the dead hook follows */
 } redisconn__dial_stage;
 
-/* Connection state left behind by commands sent on it (conn.c tracks it). */
+/* Connection state left behind by commands sent on it (conn.c tracks it;
+ * lease.c undoes it on release). */
 enum redisconn__conn_dirty {
-    DIRTY_MULTI = 1u << 0, /* MULTI sent, no EXEC/DISCARD yet */
-    DIRTY_WATCH = 1u << 1, /* WATCH sent, no UNWATCH/EXEC/DISCARD yet */
-    DIRTY_DB = 1u << 2,    /* SELECT sent */
-    DIRTY_CLOSE = 1u << 3, /* cannot be reset: close on release */
+    DIRTY_MULTI = 1u << 0,   /* MULTI sent, no EXEC/DISCARD yet: DISCARD */
+    DIRTY_WATCH = 1u << 1,   /* WATCH sent, no UNWATCH/EXEC/DISCARD yet: UNWATCH */
+    DIRTY_DB = 1u << 2,      /* SELECT sent: SELECT db */
+    DIRTY_CLOSE = 1u << 3,   /* cannot be reset: close on release */
+    DIRTY_NAME = 1u << 4,    /* CLIENT SETNAME sent: CLIENT SETNAME <client_name> */
+    DIRTY_NOEVICT = 1u << 5, /* CLIENT NO-EVICT sent: CLIENT NO-EVICT off */
+    DIRTY_NOTOUCH = 1u << 6, /* CLIENT NO-TOUCH sent: CLIENT NO-TOUCH off */
 };
 
 typedef enum redisconn__cmd_kind {
@@ -127,14 +133,18 @@ typedef enum redisconn__cmd_kind {
     CMD_INTERNAL, /* handshake, PING, reset: counted in conn->internal */
     CMD_STREAM,   /* (P)SUBSCRIBE: fires per message, owned by the conn */
     CMD_POOL,     /* pool-level command on a shared conn: counted in conn->inflight */
+    CMD_UNSUB,    /* (P)UNSUBSCRIBE with a callback: conn->unsubs, counted in inflight */
 } redisconn__cmd_kind;
 
+struct redisconn__sub;
+
 typedef struct redisconn__cmd {
-    redisconn__link link; /* conn->cmds (send order) or conn->streams */
+    redisconn__link link; /* conn->cmds (send order), conn->streams or conn->unsubs */
     redisconn_conn *conn;
     redisconn_reply_cb cb;
     void *privdata;
-    uint64_t deadline_us; /* 0 = none */
+    uint64_t deadline_us;       /* 0 = none */
+    struct redisconn__sub *sub; /* STREAM / UNSUB: what it (un)subscribes (sub.c) */
     redisconn__cmd_kind kind;
     unsigned finished : 1;  /* stream: final status already delivered */
     unsigned abandoned : 1; /* pool command timed out: its reply is discarded */
@@ -158,16 +168,20 @@ struct redisconn_conn {
     unsigned reset_failed : 1;
 
     /* Written by conn.c. */
-    redisconn__link cmds; /* commands awaiting replies, oldest first */
-    redisconn__link streams;
-    unsigned inflight;   /* CMD_USER / CMD_POOL records not yet answered */
-    unsigned internal;   /* CMD_INTERNAL records not yet called back */
-    unsigned abandoned;  /* CMD_POOL records that timed out, reply still due */
-    unsigned dirty;      /* enum redisconn__conn_dirty */
-    int abort_status;    /* given to pending callbacks when we free the context */
-    unsigned broken : 1; /* failed or being freed: no more commands */
-    unsigned dead : 1;   /* the dead hook has run */
+    redisconn__link cmds;    /* commands awaiting replies, oldest first */
+    redisconn__link streams; /* (P)SUBSCRIBE records, until the conn is freed */
+    redisconn__link unsubs;  /* (P)UNSUBSCRIBE records awaiting their confirmations */
+    unsigned inflight;       /* CMD_USER / CMD_POOL records not yet answered */
+    unsigned internal;       /* CMD_INTERNAL records not yet called back */
+    unsigned abandoned;      /* CMD_POOL records that timed out, reply still due */
+    unsigned dirty;          /* enum redisconn__conn_dirty */
+    int abort_status;        /* given to pending callbacks when we free the context */
+    unsigned broken : 1;     /* failed or being freed: no more commands */
+    unsigned dead : 1;       /* the dead hook has run */
     char errstr[160];
+    /* Set by dial.c while connecting: asked when the context is gone whether
+     * another attempt (the next address) replaces it; 1 = yes, no death. */
+    int (*reopen)(redisconn_conn *conn);
 
     /* Written by dial.c. */
     redisconn__dial_stage dial_stage;
@@ -175,6 +189,10 @@ struct redisconn_conn {
     uint64_t dial_deadline_us;
     redisconn__addr addr; /* where it connects (a copy of the locator's answer) */
     struct evdns_getaddrinfo_request *dns_req;
+    char (*ips)[46];             /* resolved addresses, IPv4 first (malloc'd), or NULL */
+    unsigned ip_count;           /* entries in ips */
+    unsigned ip_next;            /* the next one to try */
+    unsigned connect_failed : 1; /* hiredis reported the TCP connect failed */
 };
 
 /* ---- conn.c ------------------------------------------------------------ */
@@ -191,13 +209,20 @@ void redisconn__conn_free(redisconn_conn *conn);
  * -1 when out of memory (the caller still owns `ac`). */
 int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
 
-/* Sends a RESP-formatted command (copied). CMD_USER commands are classified:
- * refused (UNSUPPORTED, INVALID for a bare UNSUBSCRIBE with a callback),
- * streamed, and tracked in `dirty`. `deadline_us` 0 = none. Returns
- * REDISCONN_OK (cb fires once later, or per message for streams), or IO /
- * NOMEM / UNSUPPORTED / INVALID and cb never fires. */
+/* Sends a RESP-formatted command (copied) of kind CMD_INTERNAL or CMD_POOL.
+ * `deadline_us` 0 = none. Returns REDISCONN_OK (cb fires once, later), or IO
+ * / NOMEM and cb never fires. */
 int redisconn__conn_send(redisconn_conn *conn, redisconn__cmd_kind kind, redisconn_reply_cb cb,
                          void *privdata, const char *cmd, size_t len, uint64_t deadline_us);
+
+/* Sends a user's command on a lease, classified as `cls` (redisconn__classify):
+ * refused when hiredis cannot follow it (UNSUPPORTED) or the connection is
+ * subscribed and it is not a pub/sub command or PING (SUBSCRIBED); tracked in
+ * `dirty`; (P)SUBSCRIBE streams, (P)UNSUBSCRIBE completes on its
+ * confirmations. Returns REDISCONN_OK (cb fires as documented in pool.h), or
+ * IO / NOMEM / UNSUPPORTED / SUBSCRIBED / INVALID and cb never fires. */
+int redisconn__conn_send_user(redisconn_conn *conn, unsigned cls, redisconn_reply_cb cb,
+                              void *privdata, const char *cmd, size_t len, uint64_t deadline_us);
 
 /* redisconn__conn_send() of a CMD_INTERNAL command in hiredis format syntax. */
 int redisconn__conn_sendf(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,

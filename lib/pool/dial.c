@@ -17,15 +17,22 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/dns.h>
 #include <event2/util.h>
 
-enum { STAGE_AUTH = 1, STAGE_SELECT = 2 };
+enum { STAGE_AUTH = 1, STAGE_NAME = 2, STAGE_SELECT = 3 };
+
+enum { MAX_ADDRESSES = 8 }; /* of a resolved name, tried in turn */
 
 static void report_dead(redisconn__defer_item *item)
 {
@@ -72,6 +79,7 @@ static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, vo
     }
     if (stage != STAGE_SELECT) return;
     conn->dial_stage = DIAL_DONE;
+    conn->reopen = NULL;
     redisconn__log(conn->env->log, REDISCONN_LOG_DEBUG, "redisconn: connected to %s (db %d)",
                    conn->addr.text, conn->env->db);
     conn->env->hooks->ready(conn);
@@ -88,13 +96,71 @@ static int send_handshake(redisconn_conn *conn)
                                    env->password);
     else if (env->password != NULL)
         rc = redisconn__conn_sendf(conn, on_handshake, auth, dl, "AUTH %s", env->password);
+    if (rc == REDISCONN_OK && env->client_name != NULL)
+        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_NAME, dl,
+                                   "CLIENT SETNAME %s", env->client_name);
     if (rc == REDISCONN_OK)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_SELECT, dl,
                                    "SELECT %d", env->db);
     return rc;
 }
 
-/* Non-blocking connect to a numeric address (or the unix socket). */
+/* Socket hygiene: close-on-exec (hiredis 0.14 creates sockets without it;
+ * a fork+exec racing this window in another thread can still inherit one),
+ * and TCP keep-alive on TCP connections. Best effort: failures are ignored. */
+static void tune_socket(const redisconn_conn *conn, int fd)
+{
+    int on = 1, idle = conn->env->tcp_keepalive_s, intvl, cnt = 3;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    if (conn->addr.kind != REDISCONN_ADDR_TCP || idle <= 0) return;
+    intvl = idle / 3 > 0 ? idle / 3 : 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+static void connect_to(redisconn_conn *conn, const char *ip);
+
+/* hiredis tells whether the TCP connect succeeded (before it frees a
+ * context whose connect failed). */
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    redisconn_conn *conn = ac->data;
+    if (status != REDIS_OK && conn != NULL) conn->connect_failed = 1;
+}
+
+/* The next address of a resolved name, from the loop. */
+static void connect_next(redisconn__defer_item *item)
+{
+    redisconn_conn *conn = REDISCONN_CONTAINER_OF(item, redisconn_conn, later);
+    if (conn->abort_status) { /* closed meanwhile */
+        conn->dial_stage = DIAL_FAILED;
+        redisconn__conn_dead(conn);
+        return;
+    }
+    connect_to(conn, conn->ips[conn->ip_next++]);
+}
+
+/* conn.c asks, as the context of a failed connect goes: another address? */
+static int reopen(redisconn_conn *conn)
+{
+    if (!conn->connect_failed || conn->abort_status || conn->ip_next >= conn->ip_count ||
+        (conn->dial_deadline_us && redisconn__now_us() >= conn->dial_deadline_us))
+        return 0;
+    redisconn__log(conn->env->log, REDISCONN_LOG_DEBUG,
+                   "redisconn: connect to %s (%s) failed, trying %s", conn->addr.text,
+                   conn->ips[conn->ip_next - 1], conn->ips[conn->ip_next]);
+    conn->connect_failed = 0;
+    conn->dial_status = 0;
+    conn->dial_stage = DIAL_RESOLVING; /* between attempts, like a resolution */
+    redisconn__defer_post(conn->env->defer, &conn->later, connect_next);
+    return 1;
+}
+
+/* Non-blocking connect to a numeric address (or the unix socket). A connect
+ * that fails at once moves on to the next address, if any. */
 static void connect_to(redisconn_conn *conn, const char *ip)
 {
     redisAsyncContext *ac;
@@ -108,51 +174,66 @@ static void connect_to(redisconn_conn *conn, const char *ip)
         return;
     }
     if (ac->err) { /* failed at once: hiredis has not started anything, free it here */
+        if (conn->ip_next < conn->ip_count) {
+            redisAsyncFree(ac);
+            connect_to(conn, conn->ips[conn->ip_next++]);
+            return;
+        }
         redisconn__dial_fail(conn, REDISCONN_ERR_CONNECT, ac->errstr);
         redisAsyncFree(ac);
         return;
     }
+    tune_socket(conn, ac->c.fd);
+    redisAsyncSetConnectCallback(ac, on_connect);
     if (redisconn__conn_attach(conn, ac) != 0) {
         redisAsyncFree(ac);
         redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
         return;
     }
     conn->dial_stage = DIAL_HANDSHAKE;
+    conn->reopen = conn->ip_next < conn->ip_count ? reopen : NULL;
     if (send_handshake(conn) != REDISCONN_OK) {
         conn->dial_status = REDISCONN_ERR_NOMEM;
         redisconn__conn_close(conn, REDISCONN_ERR_NOMEM);
     }
 }
 
-/* Prefers IPv4 (Redis binds 127.0.0.1 by default), else the first answer. */
-static int pick_address(const struct evutil_addrinfo *res, char *buf, size_t len)
+/* Appends the addresses of `family` in `res` to conn->ips as text. */
+static void collect(redisconn_conn *conn, const struct evutil_addrinfo *res, int family)
 {
-    const struct evutil_addrinfo *ai, *pick = NULL;
-    const void *in;
-    for (ai = res; ai != NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-    if (pick == NULL) pick = res;
-    if (pick == NULL) return -1;
-    if (pick->ai_family == AF_INET)
-        in = &((const struct sockaddr_in *)(const void *)pick->ai_addr)->sin_addr;
-    else if (pick->ai_family == AF_INET6)
-        in = &((const struct sockaddr_in6 *)(const void *)pick->ai_addr)->sin6_addr;
-    else
-        return -1;
-    return inet_ntop(pick->ai_family, in, buf, (socklen_t)len) ? 0 : -1;
+    for (const struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        const void *in;
+        if (ai->ai_family != family || conn->ip_count >= MAX_ADDRESSES) continue;
+        if (family == AF_INET)
+            in = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+        else
+            in = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+        if (inet_ntop(family, in, conn->ips[conn->ip_count], sizeof(conn->ips[0])) != NULL)
+            conn->ip_count++;
+    }
+}
+
+/* Keeps up to MAX_ADDRESSES answers, IPv4 first (Redis binds 127.0.0.1 by
+ * default). Returns 0, or -1 when there is none usable (or no memory). */
+static int keep_addresses(redisconn_conn *conn, const struct evutil_addrinfo *res)
+{
+    free(conn->ips);
+    conn->ip_count = conn->ip_next = 0;
+    conn->ips = malloc(MAX_ADDRESSES * sizeof(conn->ips[0]));
+    if (conn->ips == NULL) return -1;
+    collect(conn, res, AF_INET);
+    collect(conn, res, AF_INET6);
+    return conn->ip_count > 0 ? 0 : -1;
 }
 
 static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
 {
     redisconn_conn *conn = arg;
-    char ip[INET6_ADDRSTRLEN], msg[200];
+    char msg[200];
     int picked = -1;
 
     conn->dns_req = NULL;
-    if (err == 0) picked = pick_address(res, ip, sizeof(ip));
+    if (err == 0) picked = keep_addresses(conn, res);
     if (res != NULL) evutil_freeaddrinfo(res);
     if (err == EVUTIL_EAI_CANCEL || conn->broken) { /* canceled while resolving */
         if (conn->dial_status == 0) conn->dial_status = conn->abort_status;
@@ -170,7 +251,7 @@ static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
         redisconn__dial_fail(conn, REDISCONN_ERR_CONNECT, "connect timeout (name resolution)");
         return;
     }
-    connect_to(conn, ip);
+    connect_to(conn, conn->ips[conn->ip_next++]);
 }
 
 static struct evdns_base *dns_base(redisconn__conn_env *env)
@@ -246,7 +327,7 @@ void redisconn__dial_cancel(redisconn_conn *conn, int status)
         conn->abort_status = status;
         redisconn__dial_fail(conn, status, NULL);
         return;
-    case DIAL_RESOLVING: /* on_resolved() reports the death */
+    case DIAL_RESOLVING: /* on_resolved() or connect_next() reports the death */
         conn->abort_status = status;
         conn->broken = 1;
         req = conn->dns_req;

@@ -66,6 +66,7 @@ struct redisconn_acquire {
     void *arg;
     redisconn_conn *conn; /* chosen connection (READY with success, or TESTING) */
     redisconn__timer timer;
+    int64_t timeout_ms;
     uint64_t start_us;
     redisconn__req_state state;
     int status;
@@ -73,12 +74,25 @@ struct redisconn_acquire {
     unsigned waited : 1;
 };
 
+/* The dial governor's state (backoff.c). */
+typedef struct redisconn__backoff {
+    int failures;           /* consecutive failed dials; > 0: an outage episode */
+    uint64_t next_at;       /* no dial before this (in an episode) */
+    uint64_t down_since;    /* the episode's first failure */
+    uint64_t last_ok;       /* the last dial that succeeded, 0 = never */
+    uint64_t rng;           /* jitter */
+    int last_status;        /* the last failed dial's status, 0 outside an episode */
+    char last_msg[200];     /* and its message */
+    redisconn__timer timer; /* wakes the hub when a probe becomes possible */
+} redisconn__backoff;
+
 struct redisconn_pool {
     struct event_base *base;
     redisconn__addr addr;
     redisconn_pool_options opts; /* strings below are owned copies */
     char *username;
     char *password;
+    char *client_name;
     redisconn__log_cfg log;
     redisconn__conn_env env; /* what every connection of this pool shares */
     redisconn__defer defer;
@@ -105,7 +119,7 @@ struct redisconn_pool {
     int waiting;
     int ready_n; /* acquires decided, callback not yet run */
     int free_reqs_n;
-    uint64_t dial_backoff_until; /* no pre-warm dials before this (after a failure) */
+    redisconn__backoff backoff;
 
     redisconn_pool_stats stats;
 
@@ -215,8 +229,14 @@ void redisconn__pool_close_conn(redisconn_conn *conn, int why, int status);
 /* True when `conn` is older than max_conn_lifetime at `now`. */
 int redisconn__pool_conn_expired(const redisconn_conn *conn, uint64_t now);
 
-/* Dials for waiters no dial in progress will serve, and for min_idle. */
+/* Dials for waiters no dial in progress will serve, and for min_idle, as far
+ * as the dial governor allows; arms its timer when demand must wait. */
 void redisconn__pool_ensure_dials(redisconn_pool *pool);
+
+/* True when someone waiting for a connection now would wait for nothing: an
+ * outage episode, no dial in flight or allowed now, and no connection out
+ * that could come back. Such a request fails at once with the last dial error. */
+int redisconn__pool_nothing_coming(const redisconn_pool *pool);
 
 /* Schedules the pool's deferred housekeeping (dials, close progress). */
 void redisconn__pool_kick(redisconn_pool *pool);
@@ -224,10 +244,40 @@ void redisconn__pool_kick(redisconn_pool *pool);
 /* A dead connection's memory is released from the loop. */
 void redisconn__pool_free_later(redisconn_conn *conn);
 
+/* ---- backoff.c: the dial governor --------------------------------------- */
+
+/* Prepares the governor (pool creation; allocates nothing) / frees its timer. */
+void redisconn__backoff_init(redisconn_pool *pool);
+void redisconn__backoff_free(redisconn_pool *pool);
+
+/* How many dials may start at `now` besides those in flight: 0 during a
+ * back-off delay or while a probe is in flight, a few during slow start,
+ * INT_MAX otherwise. */
+int redisconn__backoff_allowed(const redisconn_pool *pool, uint64_t now);
+
+/* Arms the governor's timer for the end of the current back-off delay, if in
+ * an episode: the hub is kicked then. */
+void redisconn__backoff_wake_at_next(redisconn_pool *pool);
+
+/* A dial failed with `status` and `msg` (may be NULL): starts or extends the
+ * episode and sets the next delay. */
+void redisconn__backoff_failed(redisconn_pool *pool, int status, const char *msg, uint64_t now);
+
+/* A dial succeeded: ends the episode (logged when there was one). */
+void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now);
+
+/* True in an episode while no connection is open. */
+int redisconn__backoff_server_down(const redisconn_pool *pool);
+
+/* Writes "server down since ...: last dial error ..." into buf[len] and
+ * returns 1 in an episode; returns 0 (buf untouched) otherwise. */
+int redisconn__backoff_describe(const redisconn_pool *pool, uint64_t now, char *buf, size_t len);
+
 /* ---- options.c --------------------------------------------------------- */
 
-/* REDISCONN_OK, or REDISCONN_ERR_INVALID for values that cannot mean anything. */
-int redisconn__options_check(const redisconn_pool_options *o);
+/* REDISCONN_OK, or REDISCONN_ERR_INVALID for values that cannot mean anything,
+ * with the reason (a sentence naming the option and its value) in why[len]. */
+int redisconn__options_check(const redisconn_pool_options *o, char *why, size_t len);
 
 /* ---- acquire.c --------------------------------------------------------- */
 
@@ -279,8 +329,9 @@ static inline int redisconn__shared_wants_conn(const redisconn_pool *pool)
 /* A deadline passed on shared `conn`: abandon or close (see shared.c). */
 void redisconn__shared_deadline(redisconn_conn *conn, uint64_t now);
 
-/* A dial for shared use failed with `status`: pending commands fail if
- * nothing else will carry them. */
+/* A dial for shared use failed with `status`: pending commands fail
+ * if nothing else will carry them (no shared connection, no dial in flight or
+ * allowed, no lease that could be adopted). */
 void redisconn__shared_dial_failed(redisconn_pool *pool, int status);
 
 /* Fails every pending pool-level command with `status` (calls back now). */

@@ -6,6 +6,7 @@
  * closing what cannot be reset.
  */
 #include "pool/internal.h"
+#include "pool/classify.h"
 #include "util/clock.h"
 
 #include <stdarg.h>
@@ -20,27 +21,62 @@ static int check_leased(const redisconn_conn *conn)
     return REDISCONN_OK;
 }
 
-/* Sends a formatted command (freed here) with the pool's command timeout. */
-static int user_send(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, char *cmd,
-                     int len)
+/* A leased command's deadline: `timeout_ms` when given; for a blocking
+ * command its own timeout plus the command timeout (none when it blocks
+ * forever); else the command timeout. */
+static uint64_t lease_deadline(const redisconn_conn *conn, unsigned cls, const char *cmd,
+                               size_t len, int64_t timeout_ms)
 {
+    int64_t t = conn->pool->opts.command_timeout_ms, block_ms;
+    if (timeout_ms > 0) return redisconn__deadline_after(timeout_ms);
+    if ((cls & CLS_BLOCKING) && redisconn__classify_block_ms(cmd, len, &block_ms)) {
+        if (block_ms == 0) return 0;
+        return redisconn__deadline_after(block_ms + (t > 0 ? t : 0));
+    }
+    return redisconn__deadline_after(t);
+}
+
+/* Sends a formatted command (freed here). */
+static int user_send(redisconn_conn *conn, int64_t timeout_ms, redisconn_reply_cb cb,
+                     void *privdata, char *cmd, int len)
+{
+    unsigned cls;
     int rc;
     if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    rc = redisconn__conn_send(conn, CMD_USER, cb, privdata, cmd, (size_t)len,
-                              redisconn__deadline_after(conn->pool->opts.command_timeout_ms));
+    cls = redisconn__classify(cmd, (size_t)len);
+    rc = redisconn__conn_send_user(conn, cls, cb, privdata, cmd, (size_t)len,
+                                   lease_deadline(conn, cls, cmd, (size_t)len, timeout_ms));
     redisFreeCommand(cmd);
     return rc;
+}
+
+/* redisconn_commandv() with a per-command timeout. */
+static int commandv_timed(redisconn_conn *conn, int64_t timeout_ms, redisconn_reply_cb cb,
+                          void *privdata, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len, rc = check_leased(conn);
+    if (rc != REDISCONN_OK) return rc;
+    if (fmt == NULL || timeout_ms < 0) return REDISCONN_ERR_INVALID;
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    return user_send(conn, timeout_ms, cb, privdata, cmd, len);
 }
 
 int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
                        va_list ap)
 {
-    char *cmd = NULL;
-    int len, rc = check_leased(conn);
-    if (rc != REDISCONN_OK) return rc;
-    if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    len = redisvFormatCommand(&cmd, fmt, ap);
-    return user_send(conn, cb, privdata, cmd, len);
+    return commandv_timed(conn, 0, cb, privdata, fmt, ap);
+}
+
+int redisconn_command_with_timeout(redisconn_conn *conn, int64_t timeout_ms, redisconn_reply_cb cb,
+                                   void *privdata, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = commandv_timed(conn, timeout_ms, cb, privdata, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
@@ -54,14 +90,22 @@ int redisconn_command(redisconn_conn *conn, redisconn_reply_cb cb, void *privdat
     return rc;
 }
 
-int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, int argc,
-                           const char **argv, const size_t *argvlen)
+int redisconn_command_argv_with_timeout(redisconn_conn *conn, int64_t timeout_ms,
+                                        redisconn_reply_cb cb, void *privdata, int argc,
+                                        const char **argv, const size_t *argvlen)
 {
     char *cmd = NULL;
     int len, rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
+    if (timeout_ms < 0) return REDISCONN_ERR_INVALID;
     len = redisconn__conn_format_argv(&cmd, argc, argv, argvlen);
-    return user_send(conn, cb, privdata, cmd, len);
+    return user_send(conn, timeout_ms, cb, privdata, cmd, len);
+}
+
+int redisconn_command_argv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, int argc,
+                           const char **argv, const size_t *argvlen)
+{
+    return redisconn_command_argv_with_timeout(conn, 0, cb, privdata, argc, argv, argvlen);
 }
 
 void redisconn_release(redisconn_conn *conn)
@@ -90,20 +134,29 @@ static void on_reset(redisconn_conn *conn, int status, redisReply *reply, void *
     redisconn__pool_put(conn);
 }
 
-/* Sends what undoes MULTI / WATCH / SELECT. Returns REDISCONN_OK when sent. */
+/* Sends what undoes MULTI / WATCH / SELECT / CLIENT SETNAME, NO-EVICT,
+ * NO-TOUCH (the table in docs/pool.md). Returns REDISCONN_OK when sent. */
 static int send_reset(redisconn_conn *conn)
 {
     redisconn_pool *pool = conn->pool;
     uint64_t deadline = redisconn__deadline_after(pool->opts.command_timeout_ms);
+    unsigned d = conn->dirty;
     int rc = REDISCONN_OK;
 
     conn->reset_failed = 0;
-    if (conn->dirty & DIRTY_MULTI)
+    if (d & DIRTY_MULTI)
         rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "DISCARD");
-    else if (conn->dirty & DIRTY_WATCH)
+    else if (d & DIRTY_WATCH)
         rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "UNWATCH");
-    if (rc == REDISCONN_OK && (conn->dirty & DIRTY_DB))
+    if (rc == REDISCONN_OK && (d & DIRTY_DB))
         rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "SELECT %d", pool->opts.db);
+    if (rc == REDISCONN_OK && (d & DIRTY_NAME))
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "CLIENT SETNAME %s",
+                                   pool->client_name ? pool->client_name : "");
+    if (rc == REDISCONN_OK && (d & DIRTY_NOEVICT))
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "CLIENT NO-EVICT off");
+    if (rc == REDISCONN_OK && (d & DIRTY_NOTOUCH))
+        rc = redisconn__conn_sendf(conn, on_reset, NULL, deadline, "CLIENT NO-TOUCH off");
     conn->dirty = 0;
     pool->stats.resets++;
     return rc;

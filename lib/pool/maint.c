@@ -112,14 +112,10 @@ static uint64_t maint_idle(redisconn_pool *pool, uint64_t now)
 static void on_maint(void *arg)
 {
     redisconn_pool *pool = arg;
-    const redisconn_pool_options *o = &pool->opts;
     uint64_t now = redisconn__now_us(), next;
 
     next = maint_idle(pool, now);
     next = maint_shared(pool, now, next);
-    redisconn__pool_ensure_dials(pool);
-    if (o->min_idle > 0 && pool->idle_n + pool->dialing < o->min_idle &&
-        pool->dial_backoff_until > now)
-        next = earlier(next, pool->dial_backoff_until);
+    redisconn__pool_ensure_dials(pool); /* min_idle, paced by the dial governor */
     redisconn__maint_arm(pool, next);
 }

@@ -14,8 +14,12 @@
 #include "util/clock.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { DEFAULT_MAX_SHARED = 2 };
 
 /* ---- the connection state machine ----------------------------------- */
 
@@ -164,25 +168,35 @@ void redisconn__pool_close_conn(redisconn_conn *conn, int why, int status)
     redisconn__conn_close(conn, status);
 }
 
-/* A dial failed: fail the oldest waiter that no other dial will serve. */
+int redisconn__pool_nothing_coming(const redisconn_pool *pool)
+{
+    /* leased, testing, draining, resetting: may come back */
+    int out = pool->active - pool->idle_n - pool->dialing - pool->shared_n;
+    if (pool->backoff.failures == 0) return 0; /* not in an outage: a dial will be made */
+    if (pool->dialing > 0 || out > 0) return 0;
+    return redisconn__backoff_allowed(pool, redisconn__now_us()) == 0;
+}
+
+/* A dial failed: the governor backs off, and whoever now has nothing to wait
+ * for fails with the dial's status and message. */
 static void dial_failed(redisconn_pool *pool, redisconn_conn *conn)
 {
-    redisconn_acquire *waiter = redisconn__acquire_first_waiter(pool);
     int status = conn->dial_status ? conn->dial_status : REDISCONN_ERR_CONNECT;
     const char *msg = conn->errstr[0] ? conn->errstr : NULL;
+    uint64_t now = redisconn__now_us();
+    redisconn_acquire *waiter;
 
     pool->stats.dial_errors++;
-    pool->dial_backoff_until = redisconn__now_us() + 1000000u;
-    if (pool->opts.min_idle > 0) redisconn__maint_arm(pool, pool->dial_backoff_until);
-    redisconn__log(&pool->log, REDISCONN_LOG_WARNING, "redisconn: cannot connect to %s: %s%s%s",
-                   pool->addr.text, redisconn_strerror(status), msg ? ": " : "", msg ? msg : "");
-    if (conn->for_shared) {
-        redisconn__shared_dial_failed(pool, status);
-        return;
-    }
-    if (pool->closed || waiter == NULL || pool->waiting <= pool->dialing - pool->shared_dialing)
-        return;
-    redisconn__acquire_fail(waiter, status, msg);
+    if (pool->closed) return; /* canceled by the close: not an outage */
+    redisconn__backoff_failed(pool, status, msg, now);
+    redisconn__log(&pool->log, REDISCONN_LOG_WARNING,
+                   "redisconn: cannot connect to %s: %s%s%s (next dial in %.0f ms)",
+                   conn->addr.text ? conn->addr.text : pool->addr.text, redisconn_strerror(status),
+                   msg ? ": " : "", msg ? msg : "", (double)(pool->backoff.next_at - now) / 1000.0);
+    if (conn->for_shared) redisconn__shared_dial_failed(pool, status);
+    if (!redisconn__pool_nothing_coming(pool)) return;
+    while ((waiter = redisconn__acquire_first_waiter(pool)) != NULL)
+        redisconn__acquire_fail(waiter, status, msg);
 }
 
 static void count_close(redisconn_pool *pool, int why)
@@ -233,10 +247,14 @@ static void on_dead(redisconn_conn *conn)
     redisconn__pool_kick(pool);
 }
 
-/* The ready hook: the handshake is done. */
+/* The ready hook: the handshake is done. The governor opens up, and the
+ * waiters it held back get their dials. */
 static void on_ready(redisconn_conn *conn)
 {
+    redisconn_pool *pool = conn->pool;
+    redisconn__backoff_succeeded(pool, redisconn__now_us());
     redisconn__pool_put(conn);
+    redisconn__pool_ensure_dials(pool);
 }
 
 /* The drained hook: the last user or pool-level reply arrived. A released
@@ -299,12 +317,19 @@ static void fixed_cancel(void *self, redisconn_conn *conn)
 void redisconn__pool_ensure_dials(redisconn_pool *pool)
 {
     const redisconn_pool_options *o = &pool->opts;
-    int need = pool->waiting - (pool->dialing - pool->shared_dialing);
+    int need = pool->waiting - (pool->dialing - pool->shared_dialing), allowed;
     if (pool->closed || (need <= 0 && o->min_idle == 0)) return;
-    if (o->min_idle > 0 && redisconn__now_us() >= pool->dial_backoff_until) {
+    if (o->min_idle > 0) {
         int warm = o->min_idle - pool->idle_n - pool->dialing;
         if (warm > need) need = warm;
     }
+    if (need <= 0) return;
+    allowed = redisconn__backoff_allowed(pool, redisconn__now_us());
+    if (allowed == 0) { /* the governor wakes us when a probe is allowed */
+        redisconn__backoff_wake_at_next(pool);
+        return;
+    }
+    if (need > allowed) need = allowed;
     while (need-- > 0 && (o->max_active == 0 || pool->active < o->max_active))
         redisconn__pool_dial(pool, 0);
 }
@@ -340,6 +365,7 @@ static void pool_free(redisconn_pool *pool)
     redisconn__acquire_free_all(pool);
     redisconn__shared_free(pool);
     redisconn__timer_destroy(&pool->maint_timer);
+    redisconn__backoff_free(pool);
     redisconn__dial_env_free(&pool->env);
     redisconn__defer_destroy(&pool->defer);
     redisconn__addr_free(&pool->addr);
@@ -348,6 +374,7 @@ static void pool_free(redisconn_pool *pool)
         free(pool->password);
     }
     free(pool->username);
+    free(pool->client_name);
     free(pool);
 }
 
@@ -399,8 +426,9 @@ static char *dup_opt(const char *s, int *failed)
     return p;
 }
 
-/* Fills the parts of a zeroed pool that cannot fail, then those that can.
- * Returns REDISCONN_OK or NOMEM (the pool is then freed by the caller). */
+/* Fills a zeroed pool whose address is parsed: options (a URL's user,
+ * password and db override them), lists, timers, the environment its
+ * connections share. Returns REDISCONN_OK or NOMEM (then the caller frees). */
 static int pool_init(redisconn_pool *pool, struct event_base *base,
                      const redisconn_pool_options *opts)
 {
@@ -409,9 +437,14 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
     pool->opts = *opts;
     if (pool->opts.max_active > 0 && pool->opts.max_idle > pool->opts.max_active)
         pool->opts.max_idle = pool->opts.max_active;
-    pool->username = dup_opt(opts->username, &failed);
-    pool->password = dup_opt(opts->password, &failed);
-    pool->opts.username = pool->opts.password = NULL; /* never read through opts */
+    if (pool->opts.max_shared == 0) pool->opts.max_shared = DEFAULT_MAX_SHARED;
+    if (pool->opts.max_active > 0 && pool->opts.max_shared > pool->opts.max_active)
+        pool->opts.max_shared = pool->opts.max_active; /* only the default gets here */
+    if (pool->addr.db >= 0) pool->opts.db = pool->addr.db;
+    pool->username = dup_opt(pool->addr.password ? pool->addr.username : opts->username, &failed);
+    pool->password = dup_opt(pool->addr.password ? pool->addr.password : opts->password, &failed);
+    pool->client_name = dup_opt(opts->client_name, &failed);
+    pool->opts.username = pool->opts.password = pool->opts.client_name = NULL; /* use the copies */
     pool->log = (redisconn__log_cfg){opts->log_fn, opts->log_arg, opts->log_level};
     pool->env = (redisconn__conn_env){
         .base = base,
@@ -420,9 +453,11 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
         .locator = {fixed_locate, fixed_cancel, pool},
         .log = &pool->log,
         .connect_timeout_ms = opts->connect_timeout_ms,
-        .db = opts->db,
+        .db = pool->opts.db,
         .username = pool->username,
         .password = pool->password,
+        .client_name = pool->client_name,
+        .tcp_keepalive_s = opts->tcp_keepalive_s,
     };
     redisconn__list_init(&pool->idle);
     redisconn__list_init(&pool->conns);
@@ -432,41 +467,63 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
     redisconn__list_init(&pool->pending);
     redisconn__maint_init(pool);
     redisconn__shared_init(pool);
+    redisconn__backoff_init(pool);
     if (redisconn__defer_init(&pool->defer, base) != 0) failed = 1;
     return failed ? REDISCONN_ERR_NOMEM : REDISCONN_OK;
 }
 
+/* Fills `err` (may be NULL) and returns NULL. */
+static redisconn_pool *new_failed(redisconn_error *err, int status, const char *fmt, ...)
+    REDISCONN_PRINTF(3, 4);
+
+static redisconn_pool *new_failed(redisconn_error *err, int status, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL) return NULL;
+    err->status = status;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
 redisconn_pool *redisconn_pool_new_with_options(struct event_base *base, const char *addr,
-                                                const redisconn_pool_options *opts, int *err)
+                                                const redisconn_pool_options *opts,
+                                                redisconn_error *err)
 {
     redisconn_pool_options defaults;
     redisconn_pool *pool;
+    char why[200];
+    const char *awhy = "invalid address";
     int rc;
-    const char *why = NULL;
 
     if (opts == NULL) {
         redisconn_pool_options_init(&defaults);
         opts = &defaults;
     }
-    rc = base == NULL ? REDISCONN_ERR_INVALID : redisconn__options_check(opts);
-    pool = rc == REDISCONN_OK ? calloc(1, sizeof(*pool)) : NULL;
-    if (rc == REDISCONN_OK && pool == NULL) rc = REDISCONN_ERR_NOMEM;
-    if (rc == REDISCONN_OK) rc = redisconn__addr_parse(addr, &pool->addr, &why);
+    if (base == NULL) return new_failed(err, REDISCONN_ERR_INVALID, "no event_base given");
+    if (redisconn__options_check(opts, why, sizeof(why)) != REDISCONN_OK)
+        return new_failed(err, REDISCONN_ERR_INVALID, "%s", why);
+    pool = calloc(1, sizeof(*pool));
+    if (pool == NULL) return new_failed(err, REDISCONN_ERR_NOMEM, "out of memory");
+    rc = redisconn__addr_parse(addr, &pool->addr, &awhy);
     if (rc != REDISCONN_OK) {
-        if (rc == REDISCONN_ERR_INVALID && why && opts->log_fn)
-            opts->log_fn(REDISCONN_LOG_ERROR, why, opts->log_arg);
         free(pool);
-        if (err) *err = rc;
-        return NULL;
+        if (rc == REDISCONN_ERR_NOMEM) return new_failed(err, rc, "out of memory");
+        if (addr != NULL && strchr(addr, '@') == NULL && strlen(addr) < 120)
+            return new_failed(err, rc, "address \"%s\": %s", addr, awhy);
+        return new_failed(err, rc, "address (not shown: it may hold a password): %s", awhy);
     }
     rc = pool_init(pool, base, opts);
     if (rc != REDISCONN_OK) {
         pool_free(pool);
-        if (err) *err = rc;
-        return NULL;
+        return new_failed(err, rc, "out of memory");
     }
     if (pool->opts.min_idle > 0) redisconn__pool_kick(pool); /* pre-warm from the loop */
-    if (err) *err = REDISCONN_OK;
+    if (err) {
+        err->status = REDISCONN_OK;
+        err->message[0] = '\0';
+    }
     return pool;
 }
 
@@ -501,6 +558,16 @@ void redisconn_pool_get_stats(const redisconn_pool *pool, redisconn_pool_stats *
     stats->waiting_count = pool->waiting;
     stats->dialing_count = pool->dialing;
     stats->shared_count = pool->shared_n;
+    stats->server_down = redisconn__backoff_server_down(pool);
+    stats->last_dial_status = pool->backoff.last_status;
+    stats->down_since_us = pool->backoff.down_since;
+}
+
+const char *redisconn_pool_errstr(const redisconn_pool *pool)
+{
+    if (pool == NULL || pool->backoff.failures == 0 || pool->backoff.last_msg[0] == '\0')
+        return NULL;
+    return pool->backoff.last_msg;
 }
 
 struct event_base *redisconn_pool_base(const redisconn_pool *pool)

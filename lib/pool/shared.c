@@ -61,13 +61,18 @@ static int adopt_idle(redisconn_pool *pool)
     return 1;
 }
 
-/* Opens (or adopts) one more shared connection if max_shared allows. */
+/* Opens (or adopts) one more shared connection if max_shared and the dial
+ * governor allow; else the governor's timer or the next put() brings one. */
 static void want_more(redisconn_pool *pool)
 {
     const redisconn_pool_options *o = &pool->opts;
     if (pool->closed || pool->shared_n + pool->shared_dialing >= o->max_shared) return;
     if (adopt_idle(pool)) return;
     if (o->max_active > 0 && pool->active >= o->max_active) return; /* next put() adopts */
+    if (redisconn__backoff_allowed(pool, redisconn__now_us()) == 0) {
+        redisconn__backoff_wake_at_next(pool);
+        return;
+    }
     redisconn__pool_dial(pool, 1);
 }
 
@@ -180,14 +185,29 @@ void redisconn__shared_fail_pending(redisconn_pool *pool, int status)
 
 void redisconn__shared_dial_failed(redisconn_pool *pool, int status)
 {
-    if (pick(pool) == NULL && pool->shared_dialing == 0)
+    if (pick(pool) == NULL && pool->shared_dialing == 0 && redisconn__pool_nothing_coming(pool))
         redisconn__shared_fail_pending(pool, status);
+}
+
+/* The server is down and nothing will carry the pending commands: they fail
+ * with the last dial error, counted as fast failures. */
+static void fail_fast(redisconn_pool *pool)
+{
+    redisconn__link *l;
+    for (l = pool->pending.next; l != &pool->pending; l = l->next)
+        pool->stats.fast_failed++;
+    redisconn__shared_fail_pending(pool, pool->backoff.last_status);
 }
 
 void redisconn__shared_kick(redisconn_pool *pool)
 {
-    if (!redisconn__list_empty(&pool->pending) && pick(pool) == NULL && pool->shared_dialing == 0)
-        want_more(pool);
+    if (redisconn__list_empty(&pool->pending) || pick(pool) != NULL || pool->shared_dialing != 0)
+        return;
+    if (redisconn__pool_nothing_coming(pool)) {
+        fail_fast(pool);
+        return;
+    }
+    want_more(pool);
 }
 
 void redisconn__shared_free(redisconn_pool *pool)
@@ -212,7 +232,11 @@ static int enqueue(redisconn_pool *pool, redisconn_reply_cb cb, void *privdata, 
     memcpy(p->cmd, cmd, len);
     redisconn__list_push_back(&pool->pending, &p->link);
     redisconn__timer_arm(&pool->pending_timer, deadline);
-    if (pool->shared_dialing == 0) want_more(pool); /* one dial serves the whole backlog */
+    if (pool->shared_dialing != 0) return REDISCONN_OK; /* one dial serves the whole backlog */
+    if (redisconn__pool_nothing_coming(pool))
+        redisconn__pool_kick(pool); /* fails it from the loop (fail_fast) */
+    else
+        want_more(pool);
     return REDISCONN_OK;
 }
 
@@ -225,8 +249,12 @@ static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb c
         redisconn__deadline_after(timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms);
     redisconn_conn *conn;
 
+    int64_t block_ms;
+
     if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
     if (cls & CLS_STATEFUL) return REDISCONN_ERR_LEASE_REQUIRED;
+    if ((cls & CLS_BLOCKING) && redisconn__classify_block_ms(cmd, len, &block_ms))
+        return REDISCONN_ERR_LEASE_REQUIRED; /* XREAD BLOCK would stall the pipeline */
     pool->stats.pool_commands++;
     conn = redisconn__list_empty(&pool->pending) ? pick(pool) : NULL;
     if (conn == NULL) return enqueue(pool, cb, privdata, cmd, len, deadline);

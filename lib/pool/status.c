@@ -39,6 +39,8 @@ static const struct status_text status_table[] = {
     {REDISCONN_ERR_PROTOCOL, "REDISCONN_ERR_PROTOCOL", "Redis protocol error"},
     {REDISCONN_ERR_LEASE_REQUIRED, "REDISCONN_ERR_LEASE_REQUIRED",
      "command changes connection state: lease a connection for it"},
+    {REDISCONN_ERR_SUBSCRIBED, "REDISCONN_ERR_SUBSCRIBED",
+     "connection in subscribe mode: only (P)SUBSCRIBE, (P)UNSUBSCRIBE and PING are allowed"},
 };
 
 static const struct status_text *status_find(int status)

@@ -167,7 +167,7 @@ static void make_pool(const char *host, int port, int size)
 {
     redisconn_pool_options o;
     char addr[128];
-    int err = 0;
+    redisconn_error err;
     g.base = event_base_new();
     if (g.base == NULL) die("event_base_new failed");
     redisconn_pool_options_init(&o);
@@ -177,7 +177,7 @@ static void make_pool(const char *host, int port, int size)
     o.idle_timeout_ms = 3600 * 1000;
     snprintf(addr, sizeof(addr), "%s:%d", host, port);
     g.pool = redisconn_pool_new_with_options(g.base, addr, &o, &err);
-    if (g.pool == NULL) die("cannot create the pool");
+    if (g.pool == NULL) die(err.message);
     g.cap = size;
     g.leased = calloc((size_t)size, sizeof(*g.leased));
     if (g.leased == NULL) die("out of memory");

@@ -40,10 +40,11 @@ Test(pool_dial, malformed_addresses_are_rejected_at_creation)
                                 "bad host:6379",
                                 "unix:"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int err = 0;
+        redisconn_error err;
         cr_assert_null(redisconn_pool_new_with_options(env.base, bad[i], NULL, &err), "%s",
                        bad[i] ? bad[i] : "(null)");
-        cr_assert_eq(err, REDISCONN_ERR_INVALID, "%s", bad[i] ? bad[i] : "(null)");
+        cr_assert_eq(err.status, REDISCONN_ERR_INVALID, "%s", bad[i] ? bad[i] : "(null)");
+        cr_assert_neq(err.message[0], '\0', "%s: no reason given", bad[i] ? bad[i] : "(null)");
     }
     cr_assert_null(redisconn_pool_new(NULL, "127.0.0.1:6379", 0));
     cr_assert_null(redisconn_pool_new(env.base, "127.0.0.1:6379", -1));
@@ -52,14 +53,15 @@ Test(pool_dial, malformed_addresses_are_rejected_at_creation)
 Test(pool_dial, out_of_range_options_are_rejected_at_creation)
 {
     redisconn_pool_options o;
-    int err = 0;
+    redisconn_error err;
     int *fields[] = {&o.max_idle,           &o.max_active, &o.max_waiters, &o.connect_timeout_ms,
                      &o.command_timeout_ms, &o.min_idle,   &o.db};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         redisconn_pool_options_init(&o);
         *fields[i] = -1;
         cr_assert_null(redisconn_pool_new_with_options(env.base, "127.0.0.1:1", &o, &err));
-        cr_assert_eq(err, REDISCONN_ERR_INVALID);
+        cr_assert_eq(err.status, REDISCONN_ERR_INVALID);
+        cr_assert(strstr(err.message, "must not be negative") != NULL, "%s", err.message);
     }
     redisconn_pool_options_init(&o);
     o.idle_timeout_ms = -5;

@@ -42,10 +42,11 @@ redisconn_pool_options *given_options(void)
 
 redisconn_pool *given_pool_at(const char *addr, const redisconn_pool_options *opts)
 {
-    int err = 0;
+    redisconn_error err;
     cr_assert_null(env.pool, "one pool per test");
     env.pool = redisconn_pool_new_with_options(env.base, addr, opts, &err);
-    cr_assert_not_null(env.pool, "pool_new(%s): %s", addr, redisconn_strerror(err));
+    cr_assert_not_null(env.pool, "pool_new(%s): %s", addr, err.message);
+    cr_assert_eq(err.status, REDISCONN_OK);
     return env.pool;
 }
 

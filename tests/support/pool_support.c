@@ -93,3 +93,22 @@ void rt_command_wait(rt_env *e, redisconn_conn *conn, rt_reply *out, const char 
     cr_assert(rt_wait_reply(e, out, 6000), "no reply");
     cr_assert_eq(out->calls, 1);
 }
+
+redisconn_conn *rt_acquire_eventually(rt_env *e, int timeout_ms, int *failures)
+{
+    int64_t until = rt_now_ms() + timeout_ms;
+    int failed = 0;
+    for (;;) {
+        rt_acq a = {0};
+        cr_assert_not_null(redisconn_pool_acquire(e->pool, timeout_ms, rt_acq_cb, &a));
+        cr_assert(rt_wait_acq(e, &a, timeout_ms + 1000), "acquire did not complete");
+        if (a.status == REDISCONN_OK) {
+            if (failures) *failures = failed;
+            return a.conn;
+        }
+        failed++;
+        cr_assert_lt(rt_now_ms(), until, "no connection within %d ms (%d failed, last: %s)",
+                     timeout_ms, failed, redisconn_status_name(a.status));
+        rt_loop_quiet(e->base, 10); /* deliberately: let the back-off delay pass */
+    }
+}

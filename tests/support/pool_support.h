@@ -57,6 +57,10 @@ int rt_wait_reply(rt_env *e, rt_reply *r, int timeout_ms);
 /* Acquires synchronously (runs the loop): asserts success, returns the conn. */
 redisconn_conn *rt_acquire_ok(rt_env *e);
 redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base);
+/* Acquires until one succeeds within `timeout_ms` (a pool recovering from an
+ * outage fails acquires fast until its back-off lets a probe through);
+ * asserts success. *failures (may be NULL) gets how many failed first. */
+redisconn_conn *rt_acquire_eventually(rt_env *e, int timeout_ms, int *failures);
 /* Runs one command on `conn` and waits for its reply. */
 void rt_command_wait(rt_env *e, redisconn_conn *conn, rt_reply *out, const char *fmt, ...);
 

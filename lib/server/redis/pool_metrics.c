@@ -11,10 +11,14 @@
 #define WAIT_COUNT    "redis_pool_wait_count_total"
 #define WAIT_DURATION "redis_pool_wait_duration_microseconds_total"
 #define WAIT_SECONDS  "redis_pool_wait_seconds"
+#define DIALS         "redis_pool_dials_total"
+#define DIAL_ERRORS   "redis_pool_dial_errors_total"
+#define FAST_FAILED   "redis_pool_fast_failed_total"
+#define SERVER_DOWN   "redis_pool_server_down"
 
-/* The four families of a report. */
+/* The families of a report. */
 typedef struct pool_families {
-    redisconn__family *conns, *count, *duration, *waits;
+    redisconn__family *conns, *count, *duration, *waits, *dials, *dial_errors, *fast_failed, *down;
 } pool_families;
 
 /* The pool's wait bucket bounds, in seconds. */
@@ -22,6 +26,31 @@ static void wait_bounds(double *out)
 {
     for (size_t i = 0; i < REDISCONN_WAIT_BUCKETS; i++)
         out[i] = (double)redisconn_wait_bucket_bounds_us[i] / 1e6;
+}
+
+/* The outage families: dials, failed dials, requests failed at once while
+ * the server was down, and whether it is down now. */
+static int outage_families(redisconn_metrics *m, pool_families *f)
+{
+    static const char *const pool_label[] = {"pool"};
+    int rc = redisconn__metrics_ensure(m, REDISCONN__COUNTER, DIALS,
+                                       "Connections the Redis pool tried to open.", pool_label, 1,
+                                       NULL, 0, &f->dials);
+    if (rc != REDISCONN_OK) return rc;
+    rc = redisconn__metrics_ensure(m, REDISCONN__COUNTER, DIAL_ERRORS,
+                                   "Connection attempts of the Redis pool that failed.", pool_label,
+                                   1, NULL, 0, &f->dial_errors);
+    if (rc != REDISCONN_OK) return rc;
+    rc = redisconn__metrics_ensure(
+        m, REDISCONN__COUNTER, FAST_FAILED,
+        "Requests of the Redis pool failed at once with the last dial error while the server was "
+        "down.",
+        pool_label, 1, NULL, 0, &f->fast_failed);
+    if (rc != REDISCONN_OK) return rc;
+    return redisconn__metrics_ensure(
+        m, REDISCONN__GAUGE, SERVER_DOWN,
+        "1 while the Redis pool considers the server down (dials failing, no connection open).",
+        pool_label, 1, NULL, 0, &f->down);
 }
 
 /* The families, registered on first use; an existing family of the same
@@ -46,10 +75,12 @@ static int families(redisconn_metrics *m, pool_families *f)
         pool_label, 1, NULL, 0, &f->duration);
     if (rc != REDISCONN_OK) return rc;
     wait_bounds(bounds);
-    return redisconn__metrics_ensure(
+    rc = redisconn__metrics_ensure(
         m, REDISCONN__HISTOGRAM, WAIT_SECONDS,
         "How long acquires of the Redis pool that had to wait waited for a connection, in seconds.",
         pool_label, 1, bounds, REDISCONN_WAIT_BUCKETS, &f->waits);
+    if (rc != REDISCONN_OK) return rc;
+    return outage_families(m, f);
 }
 
 /* Sets the series of pool `name`; stops at the first failure. */
@@ -79,5 +110,15 @@ int redisconn_report_stats(redisconn_metrics *m, const redisconn_pool *pool, con
     if (rc == REDISCONN_OK)
         rc = redisconn_histogram_set((redisconn_histogram *)(void *)f.waits, label, st.wait_buckets,
                                      REDISCONN_WAIT_BUCKETS + 1, (double)st.wait_duration_us / 1e6);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_counter_set((redisconn_counter *)(void *)f.dials, label, (double)st.dials);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_counter_set((redisconn_counter *)(void *)f.dial_errors, label,
+                                   (double)st.dial_errors);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_counter_set((redisconn_counter *)(void *)f.fast_failed, label,
+                                   (double)st.fast_failed);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_gauge_set((redisconn_gauge *)(void *)f.down, label, st.server_down);
     return rc;
 }

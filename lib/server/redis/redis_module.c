@@ -120,6 +120,7 @@ static redisconn_pool *make_pool(const redisconn_module_options *o, redisconn_ho
 {
     char password[PASSWORD_MAX + 1];
     redisconn_pool_options po;
+    redisconn_error err;
     redisconn_pool *pool = NULL;
     redisconn_pool_options_init(&po); /* the seed's NewPool defaults */
     po.db = o->redis_db;
@@ -129,10 +130,16 @@ static redisconn_pool *make_pool(const redisconn_module_options *o, redisconn_ho
     if (o->redis_username != NULL && o->redis_username[0] != '\0') po.username = o->redis_username;
     if ((*rc = read_password(o, host, password, sizeof(password))) == REDISCONN_OK) {
         if (password[0] != '\0') po.password = password;
-        pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr, &po, rc);
-        if (pool == NULL)
-            redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d", o->redis_addr,
-                                  o->redis_db);
+        pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr, &po, &err);
+        if (pool == NULL) {
+            *rc = err.status;
+            if (strchr(o->redis_addr, '@') == NULL)
+                redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d: %s", o->redis_addr,
+                                      o->redis_db, err.message);
+            else /* a URL with credentials: never echo it */
+                redisconn_host_errorf(host, "cannot use Redis, db %d: %s", o->redis_db,
+                                      err.message);
+        }
     }
     explicit_bzero(password, sizeof(password));
     return pool;
@@ -169,29 +176,62 @@ static void cleanup(redisconn_cleanup *c, void *arg)
     }
 }
 
+/* One run of the "redis" readiness check. */
+typedef struct ready_ping {
+    redisconn_readiness *r;
+    redis_runtime *rt; /* valid: the pool frees it only after failing this PING */
+} ready_ping;
+
+/* Why Redis is not ready after a failed PING: the pool's "server down" state
+ * with its last dial error when it has one, else the PING's failure. */
+static void not_ready_reason(const redis_runtime *rt, int status, const redisReply *reply,
+                             char *why, size_t len)
+{
+    redisconn_pool_stats st;
+    const char *msg = redisconn_pool_errstr(rt->pool);
+    redisconn_pool_get_stats(rt->pool, &st);
+    if (st.server_down)
+        snprintf(why, len, "server down: last dial error %s%s%.300s",
+                 redisconn_status_name(st.last_dial_status), msg ? ": " : "", msg ? msg : "");
+    else if (status != REDISCONN_OK)
+        snprintf(why, len, "PING failed: %s (%s)", redisconn_strerror(status),
+                 redisconn_status_name(status));
+    else
+        snprintf(why, len, "PING answered: %.200s", reply->str ? reply->str : "error");
+}
+
 /* A PING of the /readyz check answered (or failed). */
 static void on_ready_ping(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
-    char why[300];
+    ready_ping *p = privdata;
+    char why[400];
     (void)conn;
-    if (status != REDISCONN_OK)
-        snprintf(why, sizeof(why), "PING failed: %s (%s)", redisconn_strerror(status),
-                 redisconn_status_name(status));
-    else if (reply->type == REDIS_REPLY_ERROR)
-        snprintf(why, sizeof(why), "PING answered: %.200s", reply->str ? reply->str : "error");
-    redisconn_readiness_done(
-        privdata, status == REDISCONN_OK && reply->type != REDIS_REPLY_ERROR ? NULL : why);
+    if (status == REDISCONN_OK && reply->type != REDIS_REPLY_ERROR) {
+        redisconn_readiness_done(p->r, NULL);
+    } else {
+        not_ready_reason(p->rt, status, reply, why, sizeof(why));
+        redisconn_readiness_done(p->r, why);
+    }
+    free(p);
 }
 
-/* The "redis" readiness check: whether the server answers a PING through
- * the pool within READY_PING_MS. The one place that decides; it can ask the
- * pool's own "server down" state instead once the pool has one. */
+/* The "redis" readiness check, the one place that decides: a PING through
+ * the pool within READY_PING_MS (while the pool considers the server down it
+ * fails at once, or is the probe that ends the outage); the reason names the
+ * pool's "server down" state and last dial error when it has them. */
 static void check_redis(redisconn_readiness *r, redisconn_ctx *ctx, void *arg)
 {
-    redis_runtime *rt = arg;
-    int rc = redisconn_pool_command(rt->pool, READY_PING_MS, on_ready_ping, r, "PING");
+    ready_ping *p = malloc(sizeof(*p));
+    int rc = REDISCONN_ERR_NOMEM;
     (void)ctx;
-    if (rc != REDISCONN_OK) on_ready_ping(NULL, rc, NULL, r);
+    if (p == NULL) {
+        redisconn_readiness_done(r, "out of memory");
+        return;
+    }
+    p->r = r;
+    p->rt = arg;
+    rc = redisconn_pool_command(p->rt->pool, READY_PING_MS, on_ready_ping, p, "PING");
+    if (rc != REDISCONN_OK) on_ready_ping(NULL, rc, NULL, p);
 }
 
 /* The pool in the context, and Redis as its global blob cache. */

@@ -46,21 +46,11 @@ static void add_check(const char *name, redisconn_readiness_fn fn, void *arg)
         REDISCONN_OK);
 }
 
-/* GET `path`: its status, the body in `body`. */
-static int fetch(const char *path, char *body, size_t len)
-{
-    rt_http *h = rt_srv_fetch(&http_env, "GET", path, NULL);
-    int status = h->status;
-    snprintf(body, len, "%s", h->body);
-    rt_http_free(h);
-    return status;
-}
-
 Test(readiness, no_check_is_ready)
 {
     char body[64];
     rt_srv_env_start_ok(&http_env, NULL, 0);
-    cr_assert_eq(fetch("/readyz", body, sizeof(body)), 200);
+    cr_assert_eq(rt_srv_get(&http_env, "/readyz", body, sizeof(body)), 200);
     cr_assert_str_eq(body, "ok\n");
 }
 
@@ -70,7 +60,7 @@ Test(readiness, every_check_ready_is_200)
     rt_srv_env_start_ok(&http_env, NULL, 0);
     add_check("a", check_now, NULL);
     add_check("b", check_now, NULL);
-    cr_assert_eq(fetch("/readyz", body, sizeof(body)), 200);
+    cr_assert_eq(rt_srv_get(&http_env, "/readyz", body, sizeof(body)), 200);
     cr_assert_str_eq(body, "ok\n");
     cr_assert_eq(runs, 2);
 }
@@ -82,7 +72,7 @@ Test(readiness, each_check_not_ready_is_one_line_of_the_503)
     add_check("db", check_now, "no connection");
     add_check("ok", check_now, NULL);
     add_check("cache", check_later, http_env.base);
-    cr_assert_eq(fetch("/readyz", body, sizeof(body)), 503);
+    cr_assert_eq(rt_srv_get(&http_env, "/readyz", body, sizeof(body)), 503);
     cr_assert_str_eq(body, "db: no connection\ncache: still warming up second line\n");
 }
 
@@ -91,7 +81,7 @@ Test(readiness, healthz_runs_no_check)
     char body[64];
     rt_srv_env_start_ok(&http_env, NULL, 0);
     add_check("db", check_now, "down");
-    cr_assert_eq(fetch("/healthz", body, sizeof(body)), 200);
+    cr_assert_eq(rt_srv_get(&http_env, "/healthz", body, sizeof(body)), 200);
     cr_assert_eq(runs, 0);
 }
 

@@ -113,11 +113,11 @@ Test(adminpb, a_group_is_skipped_up_to_its_end)
     cr_assert_eq(a, 1);
 }
 
-/* JSON `text` decodes to `want` (-1: is refused). */
-static void expect_json(const char *text, int want)
+/* `text` in `fmt` decodes to `want` (-1: is refused). */
+static void expect_decoded(int fmt, const char *text, int want)
 {
     int a = -1;
-    int rc = decode(REDISCONN__PRPC_JSON, text, strlen(text), &a);
+    int rc = decode(fmt, text, strlen(text), &a);
     if (want < 0) {
         cr_assert_eq(rc, -1, "accepted %s", text);
         return;
@@ -125,6 +125,8 @@ static void expect_json(const char *text, int want)
     cr_assert_eq(rc, 0, "refused %s", text);
     cr_assert_eq(a, want, "%s", text);
 }
+#define expect_json(text, want) expect_decoded(REDISCONN__PRPC_JSON, text, want)
+#define expect_text(text, want) expect_decoded(REDISCONN__PRPC_TEXT, text, want)
 
 Test(adminpb, json_takes_async_true_false_or_null)
 {
@@ -146,19 +148,6 @@ Test(adminpb, json_refuses_what_protojson_refuses)
     expect_json("{\"async\": true} x", -1);
     expect_json("[]", -1);
     expect_json("{\"async\": truex}", -1);
-}
-
-/* Text format `text` decodes to `want` (-1: is refused). */
-static void expect_text(const char *text, int want)
-{
-    int a = -1;
-    int rc = decode(REDISCONN__PRPC_TEXT, text, strlen(text), &a);
-    if (want < 0) {
-        cr_assert_eq(rc, -1, "accepted %s", text);
-        return;
-    }
-    cr_assert_eq(rc, 0, "refused %s", text);
-    cr_assert_eq(a, want, "%s", text);
 }
 
 Test(adminpb, text_format_takes_go_bool_spellings_and_comments)

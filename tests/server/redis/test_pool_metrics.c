@@ -49,10 +49,31 @@ Test(pool_metrics, report_registers_the_seed_families_with_their_types)
     cr_assert_str_eq(rt_expo_family(collected, "redis_pool_wait_duration_microseconds_total")->type,
                      "counter");
     cr_assert_str_eq(rt_expo_family(collected, "redis_pool_wait_seconds")->type, "histogram");
-    cr_assert_eq(collected->nfamilies, 4);
-    cr_assert_eq(collected->n, 4 + REDISCONN_WAIT_BUCKETS + 3,
-                 "idle, in-use, wait count, wait duration, and the wait histogram's "
-                 "finite buckets, +Inf bucket, _sum and _count");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_dials_total")->type, "counter");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_dial_errors_total")->type, "counter");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_fast_failed_total")->type, "counter");
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_server_down")->type, "gauge");
+    cr_assert_eq(collected->nfamilies, 8);
+    cr_assert_eq(collected->n, 4 + REDISCONN_WAIT_BUCKETS + 3 + 4,
+                 "idle, in-use, wait count, wait duration, the wait histogram's "
+                 "finite buckets, +Inf bucket, _sum and _count, and the outage series");
+}
+
+Test(pool_metrics, a_down_server_shows_in_the_outage_series)
+{
+    char addr[64];
+    rt_acq a = {0};
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", rt_free_port());
+    given_pool_at(addr, NULL);
+    cr_assert_not_null(redisconn_pool_acquire(env.pool, 1000, rt_acq_cb, &a));
+    cr_assert(rt_wait_acq(&env, &a, 3000));
+    cr_assert_not_null(redisconn_pool_acquire(env.pool, 1000, rt_acq_cb, &(rt_acq){0}));
+    rt_loop_quiet(env.base, 20); /* the second acquire fails at once, from the loop */
+    report();
+    cr_assert_eq(rt_expo_value(collected, "redis_pool_server_down{pool=\"default\"}"), 1);
+    cr_assert_eq(rt_expo_value(collected, "redis_pool_dial_errors_total{pool=\"default\"}"), 1);
+    cr_assert_eq(rt_expo_value(collected, "redis_pool_fast_failed_total{pool=\"default\"}"), 1);
+    cr_assert_eq(rt_expo_value(collected, "redis_pool_dials_total{pool=\"default\"}"), 1);
 }
 
 Test(pool_metrics, fresh_pool_reports_zeros)

@@ -160,7 +160,8 @@ Test(redis_module, malformed_address_aborts_startup_naming_the_module)
     cr_assert_str_eq(
         redisconn_server_error(http_env.srv),
         "module \"go.chromium.org/luci/server/redisconn\" failed to initialize: invalid argument: "
-        "cannot use Redis at \"no-port-here\", db 0");
+        "cannot use Redis at \"no-port-here\", db 0: address \"no-port-here\": "
+        "missing port, expected \"host:port\"");
 }
 
 Test(redis_module, negative_db_aborts_startup)
