@@ -104,7 +104,7 @@ struct redisconn_server {
     redisconn__link requests; /* handlers not done yet */
     int wire_pending;         /* responses handed to evhttp, not yet written */
     redisconn__link cleanups;
-    redisconn_cleanup *running; /* cleanup in progress */
+    redisconn_cleanup *running;   /* cleanup in progress */
     redisconn__link ready_checks; /* readiness checks (ready.c), registration order */
     enum server_state state;
     redisconn__defer_item step;  /* the shutdown's next step, in the tree's defer queue */
