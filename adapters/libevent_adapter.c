@@ -61,6 +61,8 @@ static int guard_leave(ev_adapter *e, guard *g)
     return 0;
 }
 
+static void handle_write(ev_adapter *e);
+
 /* Once connected, the owner reads and dispatches (on_readable); before, hiredis
  * finishes the connect. */
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -70,10 +72,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     guard_enter(e, &g);
-    if (e->hooks->on_readable != NULL && (e->ac->c.flags & REDIS_CONNECTED))
-        e->hooks->on_readable(e->owner);
-    else
+    if (e->hooks->on_readable == NULL) {
         redisAsyncHandleRead(e->ac);
+    } else {
+        /* Readable before the connect was seen complete (a server that talks
+         * first, e.g. "max number of clients"): complete it the way a
+         * writable socket would — hiredis must not dispatch the reply. */
+        if (!(e->ac->c.flags & REDIS_CONNECTED)) handle_write(e);
+        if (!g.destroyed && (e->ac->c.flags & REDIS_CONNECTED)) e->hooks->on_readable(e->owner);
+    }
     guard_leave(e, &g);
 }
 
