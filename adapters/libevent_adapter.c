@@ -116,6 +116,9 @@ static void sigpipe_unblock(const sigpipe_guard *sg)
     pthread_sigmask(SIG_SETMASK, &sg->old, NULL);
 }
 
+/* An output buffer up to this size is kept from write to write. */
+enum { OBUF_KEEP = 16 * 1024 };
+
 /* Our own redisBufferWrite: send(2) with MSG_NOSIGNAL, so a peer that went
  * away gives EPIPE, never a signal. Returns 1 when everything was written. */
 static int send_obuf(redisContext *c)
@@ -131,7 +134,11 @@ static int send_obuf(redisContext *c)
         return -1;
     }
     if ((size_t)n == len) {
-        sdsfree(c->obuf);
+        if (sdsalloc(c->obuf) <= OBUF_KEEP) { /* keep the buffer: no regrowth per write */
+            sdsclear(c->obuf);
+            return 1;
+        }
+        sdsfree(c->obuf); /* after a large value: give the memory back */
         c->obuf = sdsempty();
         return c->obuf != NULL ? 1 : -1;
     }

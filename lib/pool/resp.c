@@ -30,11 +30,21 @@ static size_t digits(size_t v)
     return d;
 }
 
-/* Writes v in decimal at p; returns the end. */
+/* Writes v in decimal at p; returns the end. Lengths and counts of
+ * commands are mostly under 100: those take no division loop. */
 static char *put_num(char *p, size_t v)
 {
     char tmp[24];
     size_t n = 0;
+    if (v < 10) {
+        *p++ = (char)('0' + v);
+        return p;
+    }
+    if (v < 100) {
+        *p++ = (char)('0' + v / 10);
+        *p++ = (char)('0' + v % 10);
+        return p;
+    }
     do {
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
@@ -67,8 +77,15 @@ static char *put_arg(char *p, const piece *pieces, int from, int to, size_t len)
     *p++ = '\r';
     *p++ = '\n';
     for (int i = from; i < to; i++) {
-        memcpy(p, pieces[i].p, pieces[i].n);
-        p += pieces[i].n;
+        const char *s = pieces[i].p;
+        size_t n = pieces[i].n;
+        if (n <= 16) { /* keys and short values: no call */
+            for (size_t k = 0; k < n; k++)
+                p[k] = s[k];
+        } else {
+            memcpy(p, s, n);
+        }
+        p += n;
     }
     *p++ = '\r';
     *p++ = '\n';
