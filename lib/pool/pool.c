@@ -354,7 +354,7 @@ void redisconn__pool_ensure_dials(redisconn_pool *pool)
         int warm = o->min_idle - pool->idle_n - pool->dialing;
         if (warm > need) need = warm;
     }
-    if (need <= 0) return;
+    if (need <= 0 || (o->max_active > 0 && pool->active >= o->max_active)) return;
     allowed = redisconn__backoff_allowed(pool, redisconn__now_us());
     if (allowed == 0) { /* the governor wakes us when a probe is allowed */
         redisconn__backoff_wake_at_next(pool);
