@@ -75,6 +75,26 @@ void rf_argv_free(rf_argv *a)
     memset(a, 0, sizeof(*a));
 }
 
+const char *rf_url_password(const char *text, char *buf, size_t len)
+{
+    static const char *const schemes[] = {"redis://", "rediss://", "unix://"};
+    const char *s = NULL, *at = NULL, *colon;
+    size_t n, authority;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && s == NULL; i++)
+        if (strncmp(text, schemes[i], strlen(schemes[i])) == 0) s = text + strlen(schemes[i]);
+    if (s == NULL) return NULL;
+    authority = strcspn(s, "/?");
+    for (const char *p = s; p < s + authority; p++)
+        if (*p == '@') at = p;
+    if (at == NULL || (colon = memchr(s, ':', (size_t)(at - s))) == NULL) return NULL;
+    n = (size_t)(at - colon - 1);
+    if (n < 6 || n >= len) return NULL;
+    memcpy(buf, colon + 1, n);
+    buf[n] = '\0';
+    if (strstr(text, buf) != colon + 1 || strstr(colon + 2, buf) != NULL) return NULL;
+    return buf;
+}
+
 static char tempdir[512];
 
 /* Removes the temp dir and what the targets left in it. */

@@ -77,6 +77,16 @@ void rf_argv_split(rf_argv *a, const char *prefix, const uint8_t *data, size_t s
 /* Frees what rf_argv_split() allocated. */
 void rf_argv_free(rf_argv *a);
 
+/*
+ * The password of a "redis://", "rediss://" or "unix://" URL
+ * ("scheme://[user]:password@rest", the user info ending at the last '@'
+ * before the first '/' or '?', as the address parser reads it), copied into
+ * `buf`, if it is at least 6 bytes long and occurs nowhere else in `text` —
+ * so that any output holding it can only have copied it from the user info.
+ * NULL otherwise.
+ */
+const char *rf_url_password(const char *text, char *buf, size_t len);
+
 /* A private directory for the process (mkdtemp under $TMPDIR, else /dev/shm
  * when writable — the token target writes a file per input, 20x faster there
  * than on disk — else /tmp), made on first use and removed with everything in

@@ -4,8 +4,10 @@
  *
  * Properties: a parse either succeeds with a consistent address (TCP: a host
  * without brackets, port 1..65535, numeric hosts that inet_pton accepts;
- * unix: a path that fits sockaddr_un) or fails with INVALID and a reason, or
- * NOMEM, leaving nothing to free; parsing is deterministic, and
+ * unix: a path that fits sockaddr_un; a URL's password non-empty, a user
+ * only with one, db -1 or more) or fails with INVALID and a reason, or NOMEM,
+ * leaving nothing to free; neither the text kept for logs nor the reason
+ * holds a URL's password (rf_url_password); parsing is deterministic, and
  * redisconn__addr_copy() makes an equal copy; freeing twice is harmless.
  */
 #include "fuzz.h"
@@ -28,8 +30,9 @@ static int same_str(const char *a, const char *b)
 static int same_addr(const redisconn__addr *a, const redisconn__addr *b)
 {
     return a->kind == b->kind && a->port == b->port && a->numeric == b->numeric &&
-           a->family == b->family && same_str(a->host, b->host) && same_str(a->path, b->path) &&
-           same_str(a->text, b->text);
+           a->family == b->family && a->db == b->db && same_str(a->host, b->host) &&
+           same_str(a->path, b->path) && same_str(a->text, b->text) &&
+           same_str(a->username, b->username) && same_str(a->password, b->password);
 }
 
 /* What a successful parse must hold, by kind. Kinds this file does not know
@@ -39,6 +42,9 @@ static void check_parsed(const redisconn__addr *a)
     unsigned char buf[sizeof(struct in6_addr)];
     RF_CHECK(a->kind != REDISCONN_ADDR_NONE);
     RF_CHECK(a->text != NULL);
+    RF_CHECK(a->db >= -1);
+    RF_CHECK(a->password == NULL || a->password[0] != '\0');
+    RF_CHECK(a->username == NULL || a->password != NULL); /* no user without a password */
     switch (a->kind) {
     case REDISCONN_ADDR_TCP:
         RF_CHECK(a->host != NULL && a->host[0] != '\0');
@@ -63,11 +69,13 @@ static void check_empty(const redisconn__addr *a)
 {
     RF_CHECK(a->kind == REDISCONN_ADDR_NONE);
     RF_CHECK(a->host == NULL && a->path == NULL && a->text == NULL);
+    RF_CHECK(a->username == NULL && a->password == NULL);
 }
 
 int rf_run_addr(const uint8_t *data, size_t size)
 {
-    char *text = rf_cstr(data, size);
+    char *text = rf_cstr(data, size), buf[256];
+    const char *secret = rf_url_password(text, buf, sizeof(buf));
     redisconn__addr a, again, copy;
     const char *why = NULL, *why2 = NULL;
     int rc = redisconn__addr_parse(text, &a, &why);
@@ -76,6 +84,8 @@ int rf_run_addr(const uint8_t *data, size_t size)
     RF_CHECK(rc == rc2);
     if (rc == REDISCONN_OK) {
         check_parsed(&a);
+        if (secret != NULL && strstr(a.text, secret) != NULL)
+            rf_fail(RF_TARGET, "the text kept for logs holds the password: \"%s\"", a.text);
         RF_CHECK(same_addr(&a, &again));
         if (redisconn__addr_copy(&copy, &a) == REDISCONN_OK) {
             RF_CHECK(same_addr(&a, &copy));

@@ -4,11 +4,12 @@
  * address on a real event_base: create, close at once, run the loop until the
  * pool is freed. No connection is made (none is until first use).
  *
- * Properties: a NULL pool comes with a non-OK status, a pool with OK; the
- * pool accepts only what redisconn__addr_parse() accepts; a new pool has
- * dialed nothing; its close callback fires exactly once, from the loop, and
- * leaves no event behind; the log hook gets non-empty messages and never the
- * password of a "redis://user:password@..." address.
+ * Properties: a NULL pool comes with a negative status and a message, a pool
+ * with OK and ""; the pool accepts only what redisconn__addr_parse()
+ * accepts; a new pool has dialed nothing; its close callback fires exactly
+ * once, from the loop, and leaves no event behind; neither the log hook nor
+ * the error message ever gets the password of a "redis://user:password@..."
+ * address (rf_url_password), and log messages are never empty.
  */
 #include "fuzz.h"
 #include "pool/addr.h"
@@ -40,30 +41,6 @@ static void on_closed(redisconn_pool *pool, void *arg)
     closed_calls++;
 }
 
-/*
- * The password of "redis://[user]:password@host..." (RFC 3986: the user info
- * ends at the last '@' of the authority, which ends at the first '/', '?' or
- * '#') copied into `buf`, if it is at least 6 bytes long and occurs nowhere
- * else in the text (so that a log line holding it can only have copied it
- * from the user info); else NULL.
- */
-static const char *find_secret(const char *text, char *buf, size_t len)
-{
-    const char *s = text + strlen("redis://"), *at = NULL, *colon;
-    size_t n, authority;
-    if (strncmp(text, "redis://", strlen("redis://")) != 0) return NULL;
-    authority = strcspn(s, "/?#");
-    for (const char *p = s; p < s + authority; p++)
-        if (*p == '@') at = p;
-    if (at == NULL || (colon = memchr(s, ':', (size_t)(at - s))) == NULL) return NULL;
-    n = (size_t)(at - colon - 1);
-    if (n < 6 || n >= len) return NULL;
-    memcpy(buf, colon + 1, n);
-    buf[n] = '\0';
-    if (strstr(text, buf) != colon + 1 || strstr(colon + 2, buf) != NULL) return NULL;
-    return buf;
-}
-
 /* Runs the loop until the pool's close callback has fired. */
 static void run_until_closed(void)
 {
@@ -82,22 +59,27 @@ int rf_run_pool_new(const uint8_t *data, size_t size)
     redisconn_pool_stats st;
     redisconn__addr a;
     redisconn_pool *pool;
-    int err = 12345, parsed;
+    redisconn_error err;
+    int parsed;
 
     if (base == NULL && (base = event_base_new()) == NULL) rf_fail(RF_TARGET, "no event_base");
     parsed = redisconn__addr_parse(text, &a, NULL);
     redisconn__addr_free(&a);
-    secret = find_secret(text, buf, sizeof(buf));
+    secret = rf_url_password(text, buf, sizeof(buf));
     redisconn_pool_options_init(&o);
     o.log_fn = on_log;
     o.log_level = REDISCONN_LOG_DEBUG;
     closed_calls = 0;
+    memset(&err, 'x', sizeof(err));
 
     pool = redisconn_pool_new_with_options(base, text, &o, &err);
     if (pool == NULL) {
-        RF_CHECK(err != REDISCONN_OK && err != 12345);
+        RF_CHECK(err.status < 0);
+        RF_CHECK(memchr(err.message, '\0', sizeof(err.message)) != NULL && err.message[0] != '\0');
+        if (secret != NULL && strstr(err.message, secret) != NULL)
+            rf_fail(RF_TARGET, "the address's password is in the error: \"%s\"", err.message);
     } else {
-        RF_CHECK(err == REDISCONN_OK);
+        RF_CHECK(err.status == REDISCONN_OK && err.message[0] == '\0');
         RF_CHECK(parsed == REDISCONN_OK);
         RF_CHECK(redisconn_pool_base(pool) == base);
         redisconn_pool_get_stats(pool, &st);

@@ -50,9 +50,9 @@ static const struct {
     const char *name, *extra[2];
     int stream;
 } table[8] = {
-    {"PING", {NULL}, 0},        {"GET", {NULL}, 0},  {"SET", {"v", NULL}, 0},
+    {"ECHO", {NULL}, 0},        {"GET", {NULL}, 0},  {"SET", {"v", NULL}, 0},
     {"LRANGE", {"0", "-1"}, 0}, {"INCR", {NULL}, 0}, {"HGETALL", {NULL}, 0},
-    {"SUBSCRIBE", {NULL}, 1},   {"ECHO", {NULL}, 0},
+    {"SUBSCRIBE", {NULL}, 1},   {"PING", {NULL}, 0}, /* PING: also allowed while subscribed */
 };
 
 typedef struct cmd {
@@ -257,7 +257,7 @@ int rf_run_reply(const uint8_t *data, size_t size)
 {
     redisconn_pool_options o;
     rf_chunking how;
-    int err;
+    redisconn_error err;
 
     if (size < 2) return 0;
     if (base == NULL) setup();
@@ -281,7 +281,7 @@ int rf_run_reply(const uint8_t *data, size_t size)
     o.max_shared = 1;
     rf_peer_script(peer, data + 2, size - 2, how, r.raw);
     r.pool = redisconn_pool_new_with_options(base, rf_peer_addr(peer), &o, &err);
-    if (r.pool == NULL) rf_fail(RF_TARGET, "cannot create the pool: status %d", err);
+    if (r.pool == NULL) rf_fail(RF_TARGET, "cannot create the pool: %s", err.message);
     if (r.lease) {
         RF_CHECK(redisconn_pool_acquire(r.pool, 3000, on_acquired, NULL) != NULL);
     } else {
