@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fuzz_classify.c — redisconn__classify() (lib/pool/classify.h).
+ * fuzz_classify.c — the parsers of RESP-formatted commands in
+ * lib/pool/classify.h: redisconn__classify(), redisconn__classify_block_ms()
+ * and the argument cursor redisconn__resp_args_*().
  *
  * Input byte 0 picks the mode, the rest is the payload:
- *  - even: the payload itself is the "command" (arbitrary bytes: a malformed
- *    buffer must be CLS_UNSUPPORTED, never a read past its end);
+ *  - even: the payload itself is the "command" (arbitrary bytes);
  *  - odd: the payload split on NUL bytes is an argv, formatted as RESP with
- *    redisFormatCommandArgv() into an exact-size buffer; its class must not
- *    depend on the case of the command name (Redis ignores it).
- * Either way the class has only known bits, and does not change when the
- * buffer is followed by more bytes than `len` says.
+ *    redisFormatCommandArgv().
+ * The command sits in an exact-size allocation: nothing may read past `len`
+ * (and the results must not change when more bytes follow). The cursor yields
+ * at most the announced count of arguments, each inside the buffer; on a
+ * formatted argv it yields exactly that argv. A blocking timeout is >= 0 and
+ * only for a CLS_BLOCKING command. On an argv, the case of the command name
+ * changes nothing (Redis ignores it).
  */
 #include "fuzz.h"
 #include "pool/classify.h"
@@ -23,71 +27,110 @@
 
 #define MAX_ARGS 16
 
-/* Every bit classify.h defines today and room for a few more. */
-#define KNOWN_BITS 0xffffu
-
-/* The class of `len` bytes in an allocation of exactly that size. */
-static unsigned classify_exact(const char *cmd, size_t len)
-{
-    char *copy = rf_xmalloc(len);
+/* What the parsers make of one buffer. */
+typedef struct result {
     unsigned cls;
-    if (len > 0) memcpy(copy, cmd, len);
-    cls = redisconn__classify(copy, len);
-    free(copy);
-    RF_CHECK((cls & ~KNOWN_BITS) == 0);
-    return cls;
+    int blocks;
+    int64_t ms;
+    long nargs; /* the cursor's count, -1 when malformed */
+} result;
+
+static int same_result(const result *a, const result *b)
+{
+    return a->cls == b->cls && a->blocks == b->blocks && a->ms == b->ms && a->nargs == b->nargs;
 }
 
-/* The same bytes followed by a tail that would parse differently if read. */
-static unsigned classify_with_tail(const char *cmd, size_t len)
+/* Walks the arguments of `cmd`; with `want` (a formatted argv), they must be
+ * exactly its arguments. */
+static long walk_args(const char *cmd, size_t len, const rf_argv *want)
 {
-    static const char tail[] = "9999999\r\n$5\r\nMULTI\r\n";
+    redisconn__resp_args it;
+    const char *s;
+    size_t n;
+    long count = redisconn__resp_args_begin(&it, cmd, len), got = 0;
+    int rc;
+    if (want != NULL) RF_CHECK(count == want->argc);
+    if (count < 0) return -1;
+    while ((rc = redisconn__resp_args_next(&it, &s, &n)) == 1) {
+        RF_CHECK(s >= cmd && n <= len && (size_t)(s - cmd) <= len - n);
+        if (want != NULL)
+            RF_CHECK(got < want->argc && n == want->argvlen[got] &&
+                     (n == 0 || memcmp(s, want->argv[got], n) == 0));
+        RF_CHECK(++got <= count);
+    }
+    RF_CHECK(rc == 0 || rc == -1);
+    if (want != NULL) RF_CHECK(rc == 0 && got == count);
+    return rc == 0 ? count : -1;
+}
+
+/* The parsers on `len` bytes at `cmd`, which may be followed by more. */
+static void parse_all(const char *cmd, size_t len, const rf_argv *want, result *r)
+{
+    r->cls = redisconn__classify(cmd, len);
+    r->ms = -7;
+    r->blocks = redisconn__classify_block_ms(cmd, len, &r->ms);
+    RF_CHECK(r->blocks == 0 || r->blocks == 1);
+    if (r->blocks) {
+        RF_CHECK(r->ms >= 0);
+        RF_CHECK((r->cls & CLS_BLOCKING) != 0);
+    } else {
+        r->ms = -7; /* unspecified when not blocking */
+    }
+    r->nargs = walk_args(cmd, len, want);
+}
+
+/* parse_all() in an allocation of exactly `len` bytes, then followed by a
+ * tail that would parse differently if read: both must agree. */
+static void parse_exact(const char *cmd, size_t len, const rf_argv *want, result *r)
+{
+    static const char tail[] = "9999999\r\n$5\r\nMULTI\r\n$1\r\n0\r\n";
     char *copy = rf_xmalloc(len + sizeof(tail));
-    unsigned cls;
+    result again;
     if (len > 0) memcpy(copy, cmd, len);
+    parse_all(copy, len, want, r);
     memcpy(copy + len, tail, sizeof(tail));
-    cls = redisconn__classify(copy, len);
+    parse_all(copy, len, want, &again);
+    RF_CHECK(same_result(r, &again));
     free(copy);
-    return cls;
 }
 
-/* The class of argv formatted as RESP, with argv[0] mapped through `fold`. */
-static unsigned classify_argv(rf_argv *a, int (*fold)(int), unsigned *with_tail)
+/* The results for argv formatted as RESP, with argv[0] mapped through `fold`. */
+static void parse_argv(rf_argv *a, int (*fold)(int), result *r)
 {
     char *cmd = NULL;
-    long long len;
-    unsigned cls;
+    int len;
     if (fold != NULL)
         for (size_t i = 0; i < a->argvlen[0]; i++)
             a->argv[0][i] = (char)fold((unsigned char)a->argv[0][i]);
     len = redisFormatCommandArgv(&cmd, a->argc, (const char **)a->argv, a->argvlen);
     if (len < 0) rf_fail(RF_TARGET, "redisFormatCommandArgv failed");
-    cls = classify_exact(cmd, (size_t)len);
-    if (with_tail != NULL) *with_tail = classify_with_tail(cmd, (size_t)len);
+    parse_exact(cmd, (size_t)len, a, r);
     redisFreeCommand(cmd);
-    return cls;
 }
 
 int rf_run_classify(const uint8_t *data, size_t size)
 {
     rf_argv a;
-    unsigned cls, tail, upper, lower;
+    result r, upper, lower;
     if (size == 0) return 0;
     if ((data[0] & 1) == 0) {
-        cls = classify_exact((const char *)data + 1, size - 1);
-        tail = classify_with_tail((const char *)data + 1, size - 1);
-        RF_CHECK(cls == tail);
+        char *copy = rf_xmalloc(size - 1);
+        if (size > 1) memcpy(copy, data + 1, size - 1);
+        parse_exact(copy, size - 1, NULL, &r);
+        free(copy);
         return 0;
     }
     rf_argv_split(&a, NULL, data + 1, size - 1, MAX_ARGS);
     if (a.argc > 0) {
-        cls = classify_argv(&a, NULL, &tail);
-        RF_CHECK(cls == tail);
-        upper = classify_argv(&a, toupper, NULL);
-        lower = classify_argv(&a, tolower, NULL);
-        if (cls != upper || cls != lower)
-            rf_fail(RF_TARGET, "class of \"%s\" depends on case: %#x, upper %#x, lower %#x",
-                    a.argv[0], cls, upper, lower);
+        parse_argv(&a, NULL, &r);
+        parse_argv(&a, toupper, &upper);
+        parse_argv(&a, tolower, &lower);
+        if (!same_result(&r, &upper) || !same_result(&r, &lower))
+            rf_fail(RF_TARGET,
+                    "\"%s\" depends on case: class %#x/%#x/%#x, blocks %d/%d/%d, ms "
+                    "%lld/%lld/%lld",
+                    a.argv[0], r.cls, upper.cls, lower.cls, r.blocks, upper.blocks, lower.blocks,
+                    (long long)r.ms, (long long)upper.ms, (long long)lower.ms);
     }
     rf_argv_free(&a);
     return 0;
