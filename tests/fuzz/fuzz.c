@@ -98,12 +98,13 @@ const char *rf_url_password(const char *text, char *buf, size_t len)
 static char tempdir[512];
 
 /* Removes the temp dir and what the targets left in it. */
-static void remove_tempdir(void)
+void rf_tempdir_remove(void)
 {
-    DIR *d = opendir(tempdir);
+    DIR *d;
     struct dirent *e;
     char path[1024];
-    if (d != NULL) {
+    if (tempdir[0] == '\0') return;
+    if ((d = opendir(tempdir)) != NULL) {
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
             snprintf(path, sizeof(path), "%s/%s", tempdir, e->d_name);
@@ -112,15 +113,18 @@ static void remove_tempdir(void)
         closedir(d);
     }
     rmdir(tempdir);
+    tempdir[0] = '\0';
 }
 
 const char *rf_tempdir(void)
 {
+    static int registered;
     const char *base = getenv("TMPDIR");
     if (tempdir[0] != '\0') return tempdir;
     if (base == NULL || base[0] == '\0') base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(tempdir, sizeof(tempdir), "%s/redisconn-fuzz-XXXXXX", base);
     if (mkdtemp(tempdir) == NULL) rf_fail("support", "cannot create a temp dir in %s", base);
-    atexit(remove_tempdir);
+    if (!registered) atexit(rf_tempdir_remove);
+    registered = 1;
     return tempdir;
 }

@@ -93,4 +93,9 @@ const char *rf_url_password(const char *text, char *buf, size_t len);
  * it at exit. */
 const char *rf_tempdir(void);
 
+/* Removes that directory now, for runners that leave without running exit
+ * handlers (Criterion's workers): call it when the process is done with the
+ * targets (the tokens file and the peer's socket live there). Idempotent. */
+void rf_tempdir_remove(void);
+
 #endif

@@ -107,7 +107,7 @@ static int classify_at_page_end(const uint8_t *data, size_t size)
     return rf_run_classify(data, size);
 }
 
-TestSuite(fuzz_replay, .timeout = 120);
+TestSuite(fuzz_replay, .fini = rf_tempdir_remove, .timeout = 120);
 
 Test(fuzz_replay, addr)
 {
@@ -151,6 +151,8 @@ static void require_pending(void)
     if (on == NULL || strcmp(on, "1") != 0)
         cr_skip_test("pending findings run with REDISCONN_FUZZ_PENDING=1");
 }
+
+TestSuite(fuzz_pending, .fini = rf_tempdir_remove, .timeout = 120);
 
 /* Every pending finding of every target: fails while one is not fixed. */
 Test(fuzz_pending, findings_not_fixed_yet)
