@@ -30,6 +30,9 @@ int rf_run_duration(const uint8_t *data, size_t size);
 int rf_run_tokens(const uint8_t *data, size_t size);
 int rf_run_classify(const uint8_t *data, size_t size);
 int rf_run_reply(const uint8_t *data, size_t size);
+int rf_run_password_file(const uint8_t *data, size_t size);
+int rf_run_adminpb(const uint8_t *data, size_t size);
+int rf_run_prpc(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

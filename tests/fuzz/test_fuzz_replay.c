@@ -144,6 +144,21 @@ Test(fuzz_replay, reply)
     replay_target("reply", rf_run_reply);
 }
 
+Test(fuzz_replay, password_file)
+{
+    replay_target("password_file", rf_run_password_file);
+}
+
+Test(fuzz_replay, adminpb)
+{
+    replay_target("adminpb", rf_run_adminpb);
+}
+
+Test(fuzz_replay, prpc)
+{
+    replay_target("prpc", rf_run_prpc);
+}
+
 /* Pending findings run only on request. */
 static void require_pending(void)
 {
@@ -160,10 +175,11 @@ Test(fuzz_pending, findings_not_fixed_yet)
     static const struct {
         const char *target;
         run_fn run;
-    } targets[] = {{"addr", rf_run_addr},     {"pool_new", rf_run_pool_new},
-                   {"flags", rf_run_flags},   {"duration", rf_run_duration},
-                   {"tokens", rf_run_tokens}, {"classify", classify_at_page_end},
-                   {"reply", rf_run_reply}};
+    } targets[] = {{"addr", rf_run_addr},       {"pool_new", rf_run_pool_new},
+                   {"flags", rf_run_flags},     {"duration", rf_run_duration},
+                   {"tokens", rf_run_tokens},   {"classify", classify_at_page_end},
+                   {"reply", rf_run_reply},     {"password_file", rf_run_password_file},
+                   {"adminpb", rf_run_adminpb}, {"prpc", rf_run_prpc}};
     int fed = 0;
     require_pending();
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
