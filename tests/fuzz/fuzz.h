@@ -33,6 +33,7 @@ int rf_run_reply(const uint8_t *data, size_t size);
 int rf_run_password_file(const uint8_t *data, size_t size);
 int rf_run_adminpb(const uint8_t *data, size_t size);
 int rf_run_prpc(const uint8_t *data, size_t size);
+int rf_run_resp(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

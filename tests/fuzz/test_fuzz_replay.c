@@ -159,6 +159,11 @@ Test(fuzz_replay, prpc)
     replay_target("prpc", rf_run_prpc);
 }
 
+Test(fuzz_replay, resp)
+{
+    replay_target("resp", rf_run_resp);
+}
+
 /* Pending findings run only on request. */
 static void require_pending(void)
 {
@@ -179,7 +184,8 @@ Test(fuzz_pending, findings_not_fixed_yet)
                    {"flags", rf_run_flags},     {"duration", rf_run_duration},
                    {"tokens", rf_run_tokens},   {"classify", classify_at_page_end},
                    {"reply", rf_run_reply},     {"password_file", rf_run_password_file},
-                   {"adminpb", rf_run_adminpb}, {"prpc", rf_run_prpc}};
+                   {"adminpb", rf_run_adminpb}, {"prpc", rf_run_prpc},
+                   {"resp", rf_run_resp}};
     int fed = 0;
     require_pending();
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
