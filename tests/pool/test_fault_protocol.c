@@ -25,8 +25,8 @@ static void close_pool_and_fake_expect_freed(void)
     fake = NULL;
     rt_loop_quiet(env.base, 10); /* a second close callback would come now */
     cr_assert_eq(env.closed, 1);
-    cr_assert_eq(rt_count_fds(), env.fds_before, "fds leaked: %d before, %d after",
-                 env.fds_before, rt_count_fds());
+    cr_assert_eq(rt_count_fds(), env.fds_before, "fds leaked: %d before, %d after", env.fds_before,
+                 rt_count_fds());
 }
 
 static void teardown(void)
@@ -169,7 +169,8 @@ Test(fault_protocol, replies_written_byte_by_byte_reach_pipelined_pool_level_com
     rt_loop_quiet(env.base, 20); /* a second callback would come now */
     for (int i = 0; i < 8; i++) {
         cr_assert_eq(r[i].calls, 1);
-        cr_assert_eq(r[i].status, REDISCONN_OK, "GET %d: %s", i, redisconn_status_name(r[i].status));
+        cr_assert_eq(r[i].status, REDISCONN_OK, "GET %d: %s", i,
+                     redisconn_status_name(r[i].status));
         cr_assert_str_eq(r[i].str, val[i]);
     }
     close_pool_and_fake_expect_freed();

@@ -78,7 +78,7 @@ static void store_set(rt_fake_redis *f, const char *k, size_t kl, const char *v,
 
 static void send_now(fconn *c, const char *buf, size_t len)
 {
-    while (len > 0 && !c->closing) {
+    while (len > 0) {
         ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
         if (n <= 0) {
             c->closing = 1;
@@ -89,15 +89,19 @@ static void send_now(fconn *c, const char *buf, size_t len)
     }
 }
 
+/* Queues output: sent in one write once the input read is processed (like
+ * Redis answering a pipeline), or trickled out byte by byte (BYTEWISE). */
 static void reply(rt_fake_redis *f, fconn *c, const char *buf, size_t len)
 {
-    if (f->fault == RT_FAKE_BYTEWISE && c->faulty) {
-        c->out = realloc(c->out, c->out_len + len);
-        memcpy(c->out + c->out_len, buf, len);
-        c->out_len += len;
-        return;
-    }
-    send_now(c, buf, len);
+    (void)f;
+    c->out = realloc(c->out, c->out_len + len);
+    memcpy(c->out + c->out_len, buf, len);
+    c->out_len += len;
+}
+
+static int trickles(const rt_fake_redis *f, const fconn *c)
+{
+    return f->fault == RT_FAKE_BYTEWISE && c->faulty;
 }
 
 static void reply_str(rt_fake_redis *f, fconn *c, const char *s)
@@ -165,8 +169,8 @@ static void run_command(rt_fake_redis *f, fconn *c, int argc, const char **argv,
             reply_str(f, c, set ? "-ERR wrong number of arguments\r\n" : "$-1\r\n");
         }
         if (f->fault == RT_FAKE_EXTRA_REPLY && c->faulty && c->data_cmds == 0) {
-            reply_str(f, c, SURPRISE);
-            f->extras++;
+            reply_str(f, c, SURPRISE); /* in the same write as the answer */
+            __atomic_add_fetch(&f->extras, 1, __ATOMIC_SEQ_CST);
         }
         c->data_cmds++;
     } else {
@@ -239,6 +243,10 @@ static void read_conn(rt_fake_redis *f, fconn *c)
     }
     c->in_len += (size_t)n;
     on_input(f, c);
+    if (!trickles(f, c) && c->out_len > c->out_off) {
+        send_now(c, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_off = c->out_len = 0;
+    }
 }
 
 /* Timed output: the surprise, the next trickled byte. */
@@ -246,8 +254,8 @@ static void tick_conn(rt_fake_redis *f, fconn *c, int64_t now)
 {
     if (c->extra_at_ms && now >= c->extra_at_ms) {
         c->extra_at_ms = 0;
+        __atomic_add_fetch(&f->extras, 1, __ATOMIC_SEQ_CST); /* counted before it can be seen */
         send_now(c, SURPRISE, strlen(SURPRISE));
-        f->extras++;
     }
     if (c->out_off < c->out_len && now >= c->next_byte_ms) {
         send_now(c, c->out + c->out_off, 1);

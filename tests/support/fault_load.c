@@ -259,8 +259,7 @@ static void start_request(rt_load_client *c)
     c->t0 = rt_now_ms();
     if (c->leased) {
         rt_load_op *op = op_new(c, OP_ACQUIRE);
-        if (redisconn_pool_acquire(l->pool, l->opts.acquire_timeout_ms, on_acquired, op) ==
-            NULL) {
+        if (redisconn_pool_acquire(l->pool, l->opts.acquire_timeout_ms, on_acquired, op) == NULL) {
             op_unstarted(l);
             finish(c, 0, REDISCONN_ERR_INVALID, "acquire returned NULL");
             return;
@@ -340,7 +339,8 @@ uint64_t rt_load_count(const rt_load *l, int status)
 
 void rt_load_dump(const rt_load *l, const char *label)
 {
-    fprintf(stderr, "[%s] issued %llu called %llu extra %llu ok %llu failed %llu wrong %llu nils %llu",
+    fprintf(stderr,
+            "[%s] issued %llu called %llu extra %llu ok %llu failed %llu wrong %llu nils %llu",
             label, (unsigned long long)l->issued, (unsigned long long)l->called,
             (unsigned long long)l->extra, (unsigned long long)l->ok, (unsigned long long)l->failed,
             (unsigned long long)l->wrong, (unsigned long long)l->nils);

@@ -56,11 +56,11 @@ typedef struct rt_load {
     uint64_t nils;   /* GETs answered nil after their SET's OK (data lost in a restart) */
     char wrong_sample[160];
     uint64_t by_status[RT_LOAD_STATUSES]; /* failed steps by status */
-    int64_t last_ok_ms;   /* rt_now_ms() of the last request that completed */
-    int64_t max_ok_ms;    /* longest request that completed (resettable) */
-    int64_t max_fail_ms;  /* longest request that failed (resettable) */
-    int64_t fail_sum_ms;  /* total time of failed requests (resettable with fail_count) */
-    uint64_t fail_count;  /* failed requests since the last reset */
+    int64_t last_ok_ms;                   /* rt_now_ms() of the last request that completed */
+    int64_t max_ok_ms;                    /* longest request that completed (resettable) */
+    int64_t max_fail_ms;                  /* longest request that failed (resettable) */
+    int64_t fail_sum_ms; /* total time of failed requests (resettable with fail_count) */
+    uint64_t fail_count; /* failed requests since the last reset */
     char last_errmsg[256];
     rt_load_op **ops; /* every record, for rt_load_check() */
     size_t nops, capops;
