@@ -269,8 +269,21 @@ static void unsolicited(redisconn_conn *conn, redisReply *r)
     redisconn__conn_close(conn, REDISCONN_ERR_PROTOCOL);
 }
 
+/* True when the oldest command waiting for a reply has not been written yet
+ * (e.g. sent from the callback of the reply just dispatched): the server
+ * cannot be answering it. */
+static int oldest_unsent(const redisAsyncContext *ac)
+{
+    const redisCallback *cb = ac->replies.head;
+    const redisconn__cmd *rec;
+    if (cb == NULL || cb->fn != on_reply) return 0;
+    rec = cb->privdata;
+    return rec->write_mark == redisconn__adapter_writes(ac);
+}
+
 /* Adapter: the connected socket is readable. Reads once, then hands every
- * complete reply to its callback, in order. */
+ * complete reply to its callback, in order; a reply with no command written
+ * to answer is unsolicited. */
 static void on_readable(void *owner)
 {
     redisconn_conn *conn = owner;
@@ -292,6 +305,10 @@ static void on_readable(void *owner)
             return;
         }
         if (r == NULL) return;
+        if (oldest_unsent(ac)) {
+            unsolicited(conn, r);
+            return;
+        }
         if (shift_callback(&ac->replies, &cb)) { /* regular replies come before pub/sub */
             run_callback(ac, &cb, r);
         } else if (c->flags & REDIS_SUBSCRIBED) {
@@ -343,6 +360,7 @@ static redisconn__cmd *new_record(redisconn_conn *conn, redisconn__cmd_kind kind
     rec->cb = cb;
     rec->privdata = privdata;
     rec->deadline_us = kind == CMD_STREAM ? 0 : deadline_us;
+    rec->write_mark = 0;
     rec->sub = NULL;
     rec->kind = kind;
     rec->finished = 0;
@@ -357,6 +375,7 @@ static void add_pending(redisconn_conn *conn, redisconn__cmd *rec)
                             : rec->kind == CMD_UNSUB ? &conn->unsubs
                                                      : &conn->cmds;
     redisconn__list_push_back(head, &rec->link);
+    rec->write_mark = redisconn__adapter_writes(conn->ac);
     if (rec->kind == CMD_STREAM) return;
     if (rec->kind == CMD_INTERNAL)
         conn->internal++;
