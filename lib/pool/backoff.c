@@ -7,8 +7,10 @@
  * failure up to dial_backoff_max_ms, with jitter so that many processes do not
  * probe in step), then one probe at a time; the first dial that succeeds ends
  * the episode. Outside an episode, while no connection is open and none
- * succeeded recently (cold start, after an outage), only SLOW_START dials
- * are in flight at once until one succeeds.
+ * succeeded recently (cold start, after an outage), or when a connection
+ * broke since the last dial that succeeded (the server may just have died:
+ * the waiters of its connections must not get one dial each), only
+ * SLOW_START dials are in flight at once until one succeeds.
  *
  * The hub asks how many dials may start now and reports every dial's
  * outcome; the back-off timer wakes the hub when a probe becomes possible and
@@ -73,7 +75,8 @@ int redisconn__backoff_allowed(const redisconn_pool *pool, uint64_t now)
         if (now < b->next_at) return 0;
         return pool->dialing > 0 ? 0 : 1; /* one probe at a time */
     }
-    if (open == 0 && (b->last_ok == 0 || now - b->last_ok > SLOW_START_WINDOW_US))
+    if ((open == 0 && (b->last_ok == 0 || now - b->last_ok > SLOW_START_WINDOW_US)) ||
+        b->last_broken > b->last_ok)
         return pool->dialing >= SLOW_START ? 0 : SLOW_START - pool->dialing;
     return INT_MAX;
 }
@@ -92,6 +95,11 @@ void redisconn__backoff_failed(redisconn_pool *pool, int status, const char *msg
     b->last_status = status;
     snprintf(b->last_msg, sizeof(b->last_msg), "%s", msg ? msg : "");
     b->next_at = now + delay_us(b, &pool->opts);
+}
+
+void redisconn__backoff_conn_broke(redisconn_pool *pool, uint64_t now)
+{
+    pool->backoff.last_broken = now;
 }
 
 void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now)
