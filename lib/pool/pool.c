@@ -241,7 +241,7 @@ static void on_dead(redisconn_conn *conn)
         count_close(pool, conn->close_why);
         if (!pool->closed && (conn->close_why == CLOSE_NONE || conn->close_why == CLOSE_BROKEN ||
                               conn->close_why == CLOSE_COMMAND_TIMEOUT))
-            redisconn__backoff_conn_broke(pool, redisconn__now_us());
+            redisconn__backoff_conn_broke(pool);
     }
     if (req != NULL) {
         conn->req = NULL;
