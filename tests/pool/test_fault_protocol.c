@@ -6,11 +6,13 @@
  * with the documented status, the broken connection is closed and the next
  * request gets a new one that works. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
 #include "support/fake_redis.h"
+#include "support/fault_load.h"
 #include "support/pool_fixture.h"
 
 static rt_fake_redis *fake;
@@ -261,5 +263,34 @@ Test(fault_protocol, unsolicited_reply_never_reaches_a_pool_level_command_sent_a
                   chained_get.str);
     cr_assert_eq(chained_get.status, REDISCONN_ERR_PROTOCOL, "%s",
                  redisconn_status_name(chained_get.status));
+    close_pool_and_fake_expect_freed();
+}
+
+/* The server goes away (FIN) and then resets (RST) while the rest of an 8 MB
+ * value waits to be written: the next write meets EPIPE, which raises SIGPIPE
+ * unless the write suppresses it. The FIN and the RST both arrive while the
+ * loop does not run, so the pending write is the first to find them. */
+Test(fault_protocol, server_gone_in_the_middle_of_a_write_never_raises_sigpipe,
+     .init = rt_sigpipe_default)
+{
+    enum { BIG = 8 << 20 };
+    rt_reply r = {0};
+    char *big = malloc(BIG);
+    const char *argv[3] = {"SET", "k", big};
+    size_t lens[3] = {3, 1, BIG};
+    cr_assert_not_null(big);
+    memset(big, 'x', BIG);
+    given_fake(RT_FAKE_FIN_RESET, 1);
+    redisconn_conn *c = rt_acquire_ok(&env);
+    cr_assert_eq(redisconn_command_argv(c, rt_reply_cb, &r, 3, argv, lens), REDISCONN_OK);
+    rt_await(env.base, rt_fake_redis_holding(fake), 2000);
+    rt_loop_quiet(env.base, 20); /* deliberate: the socket buffer fills; the rest waits */
+    rt_fake_redis_fin_then_reset(fake);
+    rt_await(env.base, r.calls > 0, 2000);
+    rt_loop_quiet(env.base, 20); /* a second callback would come now */
+    cr_assert_eq(r.calls, 1);
+    cr_assert_eq(r.status, REDISCONN_ERR_IO, "%s", redisconn_status_name(r.status));
+    redisconn_release(c);
+    free(big);
     close_pool_and_fake_expect_freed();
 }

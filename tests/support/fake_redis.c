@@ -29,6 +29,8 @@ typedef struct fconn {
     int64_t next_byte_ms;
     int64_t extra_at_ms; /* EXTRA_IDLE: when to send the surprise (0 = not armed) */
     int data_cmds;       /* SET / GET answered */
+    int handshaken;      /* SELECT answered */
+    int held;            /* FIN_RESET: no more reading */
     int closing;
 } fconn;
 
@@ -39,6 +41,8 @@ struct rt_fake_redis {
     int faulty;
     int accepted;
     int extras;
+    int holding;  /* FIN_RESET: a connection is held */
+    int go, done; /* FIN_RESET: rt_fake_redis_fin_then_reset() asked / finished */
     volatile int stop;
     pthread_t thread;
     fconn conns[MAX_CONNS];
@@ -155,6 +159,7 @@ static void run_command(rt_fake_redis *f, fconn *c, int argc, const char **argv,
         reply_str(f, c, "+OK\r\n");
     } else if (is_cmd(argv[0], len[0], "SELECT")) {
         reply_str(f, c, "+OK\r\n");
+        c->handshaken = 1;
         if (f->fault == RT_FAKE_EXTRA_IDLE && c->faulty)
             c->extra_at_ms = rt_now_ms() + EXTRA_DELAY_MS;
     } else if (is_cmd(argv[0], len[0], "SET") || is_cmd(argv[0], len[0], "GET")) {
@@ -242,6 +247,11 @@ static void read_conn(rt_fake_redis *f, fconn *c)
         return;
     }
     c->in_len += (size_t)n;
+    if (f->fault == RT_FAKE_FIN_RESET && c->faulty && c->handshaken) {
+        c->held = 1; /* a data command is arriving: read no more of it */
+        __atomic_store_n(&f->holding, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
     on_input(f, c);
     if (!trickles(f, c) && c->out_len > c->out_off) {
         send_now(c, c->out + c->out_off, c->out_len - c->out_off);
@@ -263,6 +273,18 @@ static void tick_conn(rt_fake_redis *f, fconn *c, int64_t now)
         c->next_byte_ms = now + 1;
         if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
     }
+}
+
+static void drop_conn(fconn *c);
+
+/* FIN now, RST 20 ms later, on the held connection. */
+static void fin_then_reset(fconn *c)
+{
+    struct linger lg = {1, 0};
+    shutdown(c->fd, SHUT_WR);
+    usleep(20000);
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    drop_conn(c);
 }
 
 static void drop_conn(fconn *c)
@@ -303,6 +325,13 @@ static void *run(void *arg)
             tick_conn(f, c, now);
             if (c->closing && c->out_len == 0) {
                 drop_conn(c);
+                continue;
+            }
+            if (c->held) {
+                if (__atomic_load_n(&f->go, __ATOMIC_SEQ_CST)) {
+                    fin_then_reset(c);
+                    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+                }
                 continue;
             }
             p[n] = (struct pollfd){c->fd, POLLIN, 0};
@@ -353,6 +382,20 @@ int rt_fake_redis_accepted(const rt_fake_redis *f)
 int rt_fake_redis_extras(const rt_fake_redis *f)
 {
     return __atomic_load_n(&f->extras, __ATOMIC_SEQ_CST);
+}
+
+int rt_fake_redis_holding(const rt_fake_redis *f)
+{
+    return __atomic_load_n(&f->holding, __ATOMIC_SEQ_CST);
+}
+
+void rt_fake_redis_fin_then_reset(rt_fake_redis *f)
+{
+    int64_t end = rt_now_ms() + 2000;
+    __atomic_store_n(&f->go, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&f->done, __ATOMIC_SEQ_CST) && rt_now_ms() < end)
+        usleep(1000);
+    cr_assert(__atomic_load_n(&f->done, __ATOMIC_SEQ_CST), "fake redis: no connection to reset");
 }
 
 void rt_fake_redis_stop(rt_fake_redis *f)

@@ -20,6 +20,8 @@ typedef enum rt_fake_fault {
     RT_FAKE_BYTEWISE,    /* every reply is written one byte at a time, 1 ms apart */
     RT_FAKE_EXTRA_IDLE,  /* 50 ms after the handshake, "+SURPRISE" is sent unasked */
     RT_FAKE_EXTRA_REPLY, /* the first data command is answered, then "+SURPRISE" follows at once */
+    RT_FAKE_FIN_RESET,   /* stops reading once a data command starts arriving; on
+                            rt_fake_redis_fin_then_reset(): FIN, then RST 20 ms later */
 } rt_fake_fault;
 
 typedef struct rt_fake_redis rt_fake_redis;
@@ -32,6 +34,14 @@ const char *rt_fake_redis_addr(const rt_fake_redis *f);
 int rt_fake_redis_accepted(const rt_fake_redis *f);
 /* Unsolicited replies sent so far. */
 int rt_fake_redis_extras(const rt_fake_redis *f);
+/* RT_FAKE_FIN_RESET: 1 once a data command has started arriving (the
+ * connection is held: nothing more is read from it). */
+int rt_fake_redis_holding(const rt_fake_redis *f);
+/* RT_FAKE_FIN_RESET: the held connection is shut down for writing (the
+ * client sees FIN: the server went away), then reset (RST) 20 ms later.
+ * Blocks until both were done: the caller's loop does not run meanwhile, so
+ * the client finds both when it looks next. Fails the test after 2 s. */
+void rt_fake_redis_fin_then_reset(rt_fake_redis *f);
 /* Stops the thread and closes every socket. NULL is a no-op. */
 void rt_fake_redis_stop(rt_fake_redis *f);
 

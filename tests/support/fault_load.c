@@ -4,6 +4,7 @@
 #include "support/support.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,18 @@ void rt_load_free(rt_load *l)
     free(l->ops);
     free(l->clients);
     free(l);
+}
+
+void rt_sigpipe_default(void)
+{
+    struct sigaction sa;
+    sigset_t pipe;
+    signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &pipe, NULL);
+    cr_assert_eq(sigaction(SIGPIPE, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_DFL, "SIGPIPE must be at its default disposition");
 }
 
 /* ---- the killer -------------------------------------------------------- */

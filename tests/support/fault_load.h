@@ -85,6 +85,11 @@ void rt_load_dump(const rt_load *l, const char *label);
 /* Frees everything (the load must be drained). */
 void rt_load_free(rt_load *l);
 
+/* Puts SIGPIPE at its default disposition (terminate) and unblocks it, and
+ * checks that it is: the .init of a test whose process must survive writes to
+ * a peer that went away (Criterion runs it after the suite's .init). */
+void rt_sigpipe_default(void);
+
 /* A side connection to `port` that sends "CLIENT KILL TYPE normal SKIPME yes"
  * every `period_ms` from a timer on `base`: every normal client but itself
  * is disconnected. */
