@@ -61,7 +61,7 @@ Test(fault_outage, burst_against_a_down_server_fails_every_acquire_once_with_con
         cr_assert(strstr(burst[i].errmsg, "refused") != NULL, "acquire %d: \"%s\"", i,
                   burst[i].errmsg);
     }
-    cr_assert_lt(took, 500, "failing %d acquires took %lld ms: not fast", BURST, (long long)took);
+    cr_assert_lt(took, 1000, "failing %d acquires took %lld ms: not fast", BURST, (long long)took);
     close_pool_expect_freed();
 }
 
@@ -155,7 +155,7 @@ Test(fault_outage, pool_serves_again_within_the_backoff_cap_after_a_restart)
 {
     outage out;
     steady_load_through_an_outage(&out);
-    cr_assert_leq(out.recovery_ms, given_options()->dial_backoff_max_ms + 300,
+    cr_assert_leq(out.recovery_ms, given_options()->dial_backoff_max_ms + 500,
                   "first request served %lld ms after the restart", (long long)out.recovery_ms);
     finish_outage(&out);
 }
