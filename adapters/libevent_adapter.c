@@ -27,7 +27,8 @@ typedef struct ev_adapter {
     redisconn__timer timer;      /* the owner's deadline */
     const redisconn__adapter_hooks *hooks;
     void *owner;
-    int *destroyed; /* points at a stack flag while a hiredis call is running */
+    int *destroyed;  /* points at a stack flag while a hiredis call is running */
+    uint64_t writes; /* write attempts that may have sent bytes (redisconn__adapter_writes) */
     unsigned reading : 1;
     unsigned writing : 1;
 } ev_adapter;
@@ -121,12 +122,13 @@ enum { OBUF_KEEP = 16 * 1024 };
 
 /* Our own redisBufferWrite: send(2) with MSG_NOSIGNAL, so a peer that went
  * away gives EPIPE, never a signal. Returns 1 when everything was written. */
-static int send_obuf(redisContext *c)
+static int send_obuf(ev_adapter *e, redisContext *c)
 {
     size_t len = sdslen(c->obuf);
     ssize_t n;
     if (len == 0) return 1;
     n = send(c->fd, c->obuf, len, MSG_NOSIGNAL);
+    if (n > 0) e->writes++;
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
         c->err = REDIS_ERR_IO;
@@ -169,12 +171,13 @@ static void handle_write(ev_adapter *e)
         guard g;
         guard_enter(e, &g);
         sigpipe_block(&sg);
+        e->writes++; /* hiredis may write what is queued */
         redisAsyncHandleWrite(e->ac);
         sigpipe_unblock(&sg);
         guard_leave(e, &g);
         return;
     }
-    done = c->err ? -1 : send_obuf(c);
+    done = c->err ? -1 : send_obuf(e, c);
     if (done < 0) { /* pending callbacks fail with IO; the cleanup hook follows */
         guard g;
         guard_enter(e, &g);
@@ -304,4 +307,10 @@ void redisconn__adapter_deadline(redisAsyncContext *ac, uint64_t deadline_us)
         return;
     }
     redisconn__timer_arm(&e->timer, deadline_us);
+}
+
+uint64_t redisconn__adapter_writes(const redisAsyncContext *ac)
+{
+    const ev_adapter *e = ac->ev.data;
+    return e ? e->writes : 0;
 }

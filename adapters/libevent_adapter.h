@@ -57,4 +57,9 @@ int redisconn__adapter_attach(redisAsyncContext *ac, struct event_base *base,
  * unless it is already armed for an earlier time. 0 disarms it. */
 void redisconn__adapter_deadline(redisAsyncContext *ac, uint64_t deadline_us);
 
+/* How many writes of `ac` may have sent bytes so far. A command queued when
+ * this was N has surely not reached the server while it is still N: a reply
+ * then cannot be its answer. */
+uint64_t redisconn__adapter_writes(const redisAsyncContext *ac);
+
 #endif

@@ -6,9 +6,16 @@
  * back-off delay has passed (dial_backoff_min_ms, doubling per consecutive
  * failure up to dial_backoff_max_ms, with jitter so that many processes do not
  * probe in step), then one probe at a time; the first dial that succeeds ends
- * the episode. Outside an episode, while no connection is open and none
- * succeeded recently (cold start, after an outage), only SLOW_START dials
- * are in flight at once until one succeeds.
+ * the episode. Outside an episode, dials in flight are limited by a window,
+ * like TCP's slow start: SLOW_START at first, one more for every dial that
+ * succeeds (so it doubles per round of dials), back to SLOW_START after a
+ * failed dial or when an open connection breaks (the server may just have
+ * died: the waiters of its connections must not get one dial each). While
+ * no connection is open and none succeeded recently (cold start, after an
+ * outage), the limit is SLOW_START whatever the window. So a server that
+ * accepts only a few more clients (max clients) costs a few refused dials,
+ * not one per waiter, even though each accepted dial ends the episode the
+ * refused ones started.
  *
  * The hub asks how many dials may start now and reports every dial's
  * outcome; the back-off timer wakes the hub when a probe becomes possible and
@@ -35,6 +42,7 @@ void redisconn__backoff_init(redisconn_pool *pool)
 {
     redisconn__backoff *b = &pool->backoff;
     memset(b, 0, sizeof(*b));
+    b->window = SLOW_START;
     b->rng = redisconn__now_us() ^ (uint64_t)(uintptr_t)pool ^ 0x9e3779b97f4a7c15u;
     redisconn__timer_init(&b->timer, pool->base, on_timer, pool);
 }
@@ -69,13 +77,14 @@ int redisconn__backoff_allowed(const redisconn_pool *pool, uint64_t now)
 {
     const redisconn__backoff *b = &pool->backoff;
     int open = pool->active - pool->dialing;
+    int limit = b->window;
     if (b->failures > 0) {
         if (now < b->next_at) return 0;
         return pool->dialing > 0 ? 0 : 1; /* one probe at a time */
     }
     if (open == 0 && (b->last_ok == 0 || now - b->last_ok > SLOW_START_WINDOW_US))
-        return pool->dialing >= SLOW_START ? 0 : SLOW_START - pool->dialing;
-    return INT_MAX;
+        limit = SLOW_START;
+    return pool->dialing >= limit ? 0 : limit - pool->dialing;
 }
 
 void redisconn__backoff_wake_at_next(redisconn_pool *pool)
@@ -92,6 +101,12 @@ void redisconn__backoff_failed(redisconn_pool *pool, int status, const char *msg
     b->last_status = status;
     snprintf(b->last_msg, sizeof(b->last_msg), "%s", msg ? msg : "");
     b->next_at = now + delay_us(b, &pool->opts);
+    b->window = SLOW_START;
+}
+
+void redisconn__backoff_conn_broke(redisconn_pool *pool)
+{
+    pool->backoff.window = SLOW_START;
 }
 
 void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now)
@@ -107,6 +122,7 @@ void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now)
     b->last_status = 0;
     b->last_msg[0] = '\0';
     b->last_ok = now;
+    if (b->window < INT_MAX) b->window++; /* one more per success: doubles per round trip */
     redisconn__timer_disarm(&b->timer);
 }
 

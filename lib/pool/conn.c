@@ -189,6 +189,7 @@ static redisconn__cmd *new_record(redisconn_conn *conn, redisconn__cmd_kind kind
     rec->cb = cb;
     rec->privdata = privdata;
     rec->deadline_us = kind == CMD_STREAM ? 0 : deadline_us;
+    rec->write_mark = 0;
     rec->sub = NULL;
     rec->kind = kind;
     rec->finished = 0;
@@ -215,6 +216,7 @@ static void add_pending(redisconn_conn *conn, redisconn__cmd *rec)
                             : (conn->ac->c.flags & REDIS_SUBSCRIBED) ? &conn->sub_cmds
                                                                      : &conn->cmds;
     redisconn__list_push_back(head, &rec->link);
+    rec->write_mark = redisconn__adapter_writes(conn->ac);
     if (rec->kind == CMD_STREAM) return;
     if (rec->kind == CMD_INTERNAL)
         conn->internal++;

@@ -153,6 +153,7 @@ typedef struct redisconn__cmd {
     redisconn_reply_cb cb;
     void *privdata;
     uint64_t deadline_us;       /* 0 = none */
+    uint64_t write_mark;        /* the adapter's write count when it was queued */
     struct redisconn__sub *sub; /* STREAM / UNSUB: what it (un)subscribes (sub.c) */
     redisconn__cmd_kind kind;
     unsigned finished : 1;  /* stream: final status already delivered */

@@ -84,6 +84,7 @@ typedef struct redisconn__backoff {
     uint64_t next_at;       /* no dial before this (in an episode) */
     uint64_t down_since;    /* the episode's first failure */
     uint64_t last_ok;       /* the last dial that succeeded, 0 = never */
+    int window;             /* dials allowed in flight at once outside an episode */
     uint64_t rng;           /* jitter */
     int last_status;        /* the last failed dial's status, 0 outside an episode */
     char last_msg[200];     /* and its message */
@@ -266,8 +267,9 @@ void redisconn__backoff_init(redisconn_pool *pool);
 void redisconn__backoff_free(redisconn_pool *pool);
 
 /* How many dials may start at `now` besides those in flight: 0 during a
- * back-off delay or while a probe is in flight, a few during slow start,
- * INT_MAX otherwise. */
+ * back-off delay or while a probe is in flight; else the window minus the
+ * dials in flight (a few while nothing is open and no dial succeeded
+ * recently). */
 int redisconn__backoff_allowed(const redisconn_pool *pool, uint64_t now);
 
 /* Arms the governor's timer for the end of the current back-off delay, if in
@@ -278,7 +280,12 @@ void redisconn__backoff_wake_at_next(redisconn_pool *pool);
  * episode and sets the next delay. */
 void redisconn__backoff_failed(redisconn_pool *pool, int status, const char *msg, uint64_t now);
 
-/* A dial succeeded: ends the episode (logged when there was one). */
+/* An open connection broke (EOF, I/O error, failed PING, command timeout):
+ * nothing is known to work any more — the window closes to slow start. */
+void redisconn__backoff_conn_broke(redisconn_pool *pool);
+
+/* A dial succeeded: ends the episode (logged when there was one) and
+ * widens the window by one. */
 void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now);
 
 /* True in an episode while no connection is open. */

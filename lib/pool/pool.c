@@ -245,10 +245,14 @@ static void on_dead(redisconn_conn *conn)
     redisconn__conn_state prev = conn->state;
 
     redisconn__pool_set_state(conn, prev == CONN_LEASED ? CONN_LOST : CONN_DEAD);
-    if (prev == CONN_DIALING)
+    if (prev == CONN_DIALING) {
         dial_failed(pool, conn);
-    else
+    } else {
         count_close(pool, conn->close_why);
+        if (!pool->closed && (conn->close_why == CLOSE_NONE || conn->close_why == CLOSE_BROKEN ||
+                              conn->close_why == CLOSE_COMMAND_TIMEOUT))
+            redisconn__backoff_conn_broke(pool);
+    }
     if (req != NULL) {
         conn->req = NULL;
         redisconn__acquire_retry(req);

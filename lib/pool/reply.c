@@ -144,6 +144,10 @@ static void on_readable(void *owner)
         }
         if (r == NULL) return;
         if ((rec = oldest(&conn->cmds)) != NULL) { /* regular replies come before pub/sub */
+            if (rec->write_mark == redisconn__adapter_writes(ac)) { /* not written yet */
+                unsolicited(conn, r);
+                return;
+            }
             IN_CALLBACK(ac, redisconn__conn_complete(conn, rec, REDISCONN_OK, r));
         } else if (c->flags & REDIS_SUBSCRIBED) {
             dispatch_subscribed(conn, r);
