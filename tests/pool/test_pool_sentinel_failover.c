@@ -115,6 +115,24 @@ Test(pool_sentinel_failover, the_pool_follows_a_master_killed_with_sigkill)
     run_through_failover("kill -9", 8, 8, 1);
 }
 
+/* While the master is dead the dials to it back off (up to 2 s); the switch
+ * names another server, so the next dial goes at once, not after the delay
+ * earned by the dead one. */
+Test(pool_sentinel_failover, a_switch_ends_the_dial_back_off_earned_by_the_dead_master)
+{
+    given_loaded_pool();
+    rt_load_start(&load, 0, 8, PACE_US);
+    rt_await(env.base, load.oks >= 50, 5000);
+    rt_server_kill(sent.master);
+    rt_await(env.base, load.switch_seq != 0, SWITCH_BOUND_MS);
+    cr_assert_gt(pool_stats().dial_errors, 3, "the pool was backing off");
+    rt_await(env.base, load.first_ok_after_switch_ms != 0, RESUME_BOUND_MS);
+    rt_load_stop(&load, 5000);
+    cr_assert_lt(load.first_ok_after_switch_ms - load.switch_ms, 300,
+                 "first write on the new master %lld ms after the switch",
+                 (long long)(load.first_ok_after_switch_ms - load.switch_ms));
+}
+
 /* The port of the server the lease is connected to (INFO server). */
 static void on_info(redisconn_conn *conn, int status, redisReply *reply, void *arg)
 {
