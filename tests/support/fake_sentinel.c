@@ -54,14 +54,14 @@ static void put(int fd, const char *s)
 
 static void answer(shared_state *st, int fd, int argc, char argv[][128])
 {
-    char out[256], port[16];
+    char out[512], port[16];
     if (argc == 0) return;
     if (strcasecmp(argv[0], "PING") == 0 || strcasecmp(argv[0], "AUTH") == 0 ||
         strcasecmp(argv[0], "CLIENT") == 0) {
         put(fd, strcasecmp(argv[0], "PING") == 0 ? "+PONG\r\n" : "+OK\r\n");
     } else if (strcasecmp(argv[0], "SUBSCRIBE") == 0 && argc == 2) {
-        snprintf(out, sizeof(out), "*3\r\n$9\r\nsubscribe\r\n$%zu\r\n%s\r\n:1\r\n", strlen(argv[1]),
-                 argv[1]);
+        snprintf(out, sizeof(out), "*3\r\n$9\r\nsubscribe\r\n$%zu\r\n%.127s\r\n:1\r\n",
+                 strlen(argv[1]), argv[1]);
         put(fd, out);
     } else if (strcasecmp(argv[0], "SENTINEL") == 0 && argc == 3 &&
                strcasecmp(argv[1], "get-master-addr-by-name") == 0) {
