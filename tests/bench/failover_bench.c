@@ -17,7 +17,8 @@
  *
  * Prints, per 100 ms, "t_ms,leased_ok,command_ok,errors" to SERIES.csv
  * (default failover.csv), then one result line: the gap (the longest time
- * without a successful write, overall and per kind), errors by status, when
+ * without a successful write, overall and per kind), errors by status
+ * (errors_by_status=NAME:N;NAME:N), when
  * Sentinel announced the switch (+switch-master on the side subscription
  * minus the FAILOVER command), when the pool logged it, the first write
  * acknowledged after that, and — checked on the new master afterwards — how
@@ -330,7 +331,7 @@ static void report(const bench *b, long lost_before, long lost_after)
     size_t n = 0;
     for (int i = 0; i < STATUSES; i++)
         if (b->by_status[i])
-            n += (size_t)snprintf(errs + n, sizeof(errs) - n, "%s%s:%ld", n ? "," : "",
+            n += (size_t)snprintf(errs + n, sizeof(errs) - n, "%s%s:%ld", n ? ";" : "",
                                   i ? redisconn_status_name(-i) : "ERROR_REPLY", b->by_status[i]);
     printf("bench=failover mode=%s concurrency=%d seconds=%d writes=%ld ok=%ld errors=%ld "
            "errors_by_status=%s gap_ms=%.1f gap_leased_ms=%.1f gap_command_ms=%.1f "
