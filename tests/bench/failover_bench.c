@@ -19,8 +19,11 @@
  * (default failover.csv), then one result line: the gap (the longest time
  * without a successful write, overall and per kind), errors by status
  * (errors_by_status=NAME:N;NAME:N), when
- * Sentinel announced the switch (+switch-master on the side subscription
- * minus the FAILOVER command), when the pool logged it, the first write
+ * Sentinel sent the replica REPLICAOF NO ONE (+failover-state-wait-promotion)
+ * and announced the switch (+switch-master), both on the side subscription
+ * and minus the FAILOVER command, when the pool logged it, the writes
+ * acknowledged between the promotion and that (acked_after_promotion), the
+ * first write
  * acknowledged after that, and — checked on the new master afterwards — how
  * many acknowledged writes are missing there: before the pool knew of the
  * switch (taken by the old master after the promotion: asynchronous
@@ -68,6 +71,7 @@ struct bench {
     long oks, errors, by_status[STATUSES], double_calls;
     uint64_t last_ok[3], gap[3]; /* per kind, [2] = any */
     uint64_t failover_us, announce_us, pool_switch_us, pool_switch_seq, first_after_us;
+    uint64_t promote_us; /* +failover-state-wait-promotion: REPLICAOF NO ONE was sent */
     redisAsyncContext *side;
     struct event *timer;
 };
@@ -209,6 +213,10 @@ static void on_switch_message(redisAsyncContext *ac, void *reply, void *arg)
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         strcmp(r->element[0]->str, "message") != 0)
         return;
+    if (strcmp(r->element[1]->str, "+failover-state-wait-promotion") == 0) {
+        if (b->promote_us == 0) b->promote_us = bench_now_us();
+        return;
+    }
     if (b->announce_us == 0 &&
         strncmp(r->element[2]->str, b->master_name, strlen(b->master_name)) == 0)
         b->announce_us = bench_now_us();
@@ -269,7 +277,8 @@ static void side_subscribe(bench *b)
         fprintf(stderr, "failover_bench: side subscription failed\n");
         exit(2);
     }
-    redisAsyncCommand(b->side, on_switch_message, b, "SUBSCRIBE +switch-master");
+    redisAsyncCommand(b->side, on_switch_message, b,
+                      "SUBSCRIBE +switch-master +failover-state-wait-promotion");
 }
 
 /* Missing acknowledged writes on the master the sentinel names now. */
@@ -325,6 +334,16 @@ static double ms_since(uint64_t t, uint64_t from)
     return t && from ? ((double)t - (double)from) / 1000.0 : -1.0;
 }
 
+/* Writes acknowledged after the promotion was sent, before the pool knew. */
+static long acked_in_window(const bench *b)
+{
+    long n = 0;
+    for (long i = 0; b->promote_us && i < b->nops; i++)
+        n += b->ops[i].ok && b->ops[i].ack_us >= b->promote_us &&
+             (!b->pool_switch_seq || b->ops[i].seq < b->pool_switch_seq);
+    return n;
+}
+
 static void report(const bench *b, long lost_before, long lost_after)
 {
     char errs[512] = "";
@@ -335,14 +354,16 @@ static void report(const bench *b, long lost_before, long lost_after)
                                   i ? redisconn_status_name(-i) : "ERROR_REPLY", b->by_status[i]);
     printf("bench=failover mode=%s concurrency=%d seconds=%d writes=%ld ok=%ld errors=%ld "
            "errors_by_status=%s gap_ms=%.1f gap_leased_ms=%.1f gap_command_ms=%.1f "
-           "failover_at_ms=%.1f announce_ms=%.1f pool_switch_ms=%.1f first_write_after_ms=%.1f "
-           "lost_before_switch=%ld lost_after_switch=%ld double_callbacks=%ld\n",
+           "failover_at_ms=%.1f promote_ms=%.1f announce_ms=%.1f pool_switch_ms=%.1f "
+           "first_write_after_ms=%.1f acked_after_promotion=%ld lost_before_switch=%ld "
+           "lost_after_switch=%ld double_callbacks=%ld\n",
            b->mode, b->concurrency, b->seconds, b->nops, b->oks, b->errors, n ? errs : "none",
            (double)b->gap[2] / 1000.0, (double)b->gap[KIND_LEASED] / 1000.0,
            (double)b->gap[KIND_COMMAND] / 1000.0, ms_since(b->failover_us, b->t0),
-           ms_since(b->announce_us, b->failover_us), ms_since(b->pool_switch_us, b->failover_us),
-           ms_since(b->first_after_us, b->pool_switch_us), lost_before, lost_after,
-           b->double_calls);
+           ms_since(b->promote_us, b->failover_us), ms_since(b->announce_us, b->failover_us),
+           ms_since(b->pool_switch_us, b->failover_us),
+           ms_since(b->first_after_us, b->pool_switch_us), acked_in_window(b), lost_before,
+           lost_after, b->double_calls);
     fflush(stdout);
 }
 
