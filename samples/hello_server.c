@@ -20,13 +20,15 @@
  * reports the pool as metrics and serves an admin endpoint; here:
  *
  *   hello_server -redis-addr 127.0.0.1:6379 [-redis-db 0] [-http-addr 127.0.0.1:8800]
- *                [-admin-tokens-file tokens.txt]
- *   curl http://127.0.0.1:8800/                          -> count=1
- *   curl -X PUT --data-binary hi http://127.0.0.1:8800/cache/greeting   -> 204
- *   curl http://127.0.0.1:8800/cache/greeting            -> hi
- *   curl http://127.0.0.1:8800/metrics                   -> redis_pool_conns{...} ...
- *   curl -X POST -H "Authorization: Bearer <token>" -d '{}' \
- *        http://127.0.0.1:8800/prpc/redisconn.Admin/FlushAllAsync   -> {}
+ *                [-redis-password-file pw.txt (or REDIS_PASSWORD=...)] [-admin-tokens-file
+ * tokens.txt] curl http://127.0.0.1:8800/                          -> count=1 curl -X PUT
+ * --data-binary hi http://127.0.0.1:8800/cache/greeting   -> 204 curl
+ * http://127.0.0.1:8800/cache/greeting            -> hi curl http://127.0.0.1:8800/metrics ->
+ * redis_pool_conns{...} ... curl http://127.0.0.1:8800/readyz                    -> ok (503 + why
+ * while Redis is down)
+ *   curl -X POST -H "Authorization: Bearer <token>" -H 'Content-Type: application/json' \
+ *        -H 'Accept: application/json' -d '{"async": true}' \
+ *        http://127.0.0.1:8800/prpc/server.redisconn.Admin/FlushAll  -> )]}' {}
  *   kill -TERM <pid>                                     -> graceful shutdown, exit 0
  *
  * Without -redis-addr the server still runs: GET / answers 503 and the

@@ -3,14 +3,27 @@
 # Shared by scripts/test, scripts/demo and scripts/bench: installing the Debian
 # packages the project needs, and throwaway redis-servers on free loopback ports.
 
-REDISCONN_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libevent-dev
-                    libhiredis-dev libcriterion-dev redis-server redis-tools curl gnuplot-nox
-                    valgrind strace)
+# What building the libraries needs.
+REDISCONN_BUILD_PACKAGES=(build-essential cmake pkg-config libevent-dev libhiredis-dev)
+# scripts/demo: the build, a redis-server and curl.
+REDISCONN_DEMO_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" redis-server redis-tools curl)
+# scripts/test: the demo's, plus Criterion, clang with its sanitizer runtime,
+# protoc and the well-known protos (the admin fixtures are re-encoded and
+# compared) and file (the consumer test checks a static program).
+REDISCONN_TEST_PACKAGES=("${REDISCONN_DEMO_PACKAGES[@]}" libcriterion-dev clang
+                         libclang-rt-14-dev protobuf-compiler libprotobuf-dev file)
+# scripts/bench: the tests', plus the plots, callgrind and syscall counts.
+REDISCONN_BENCH_PACKAGES=("${REDISCONN_TEST_PACKAGES[@]}" gnuplot-nox valgrind strace)
+# scripts/deb: Debian packaging tools and the build dependencies of debian/control.
+REDISCONN_DEB_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" debhelper dpkg-dev fakeroot lintian)
 
-# Installs whatever of REDISCONN_PACKAGES is missing (apt-get, as root or via sudo).
+# install_deps [PACKAGE...]: installs whatever of the packages is missing
+# (apt-get update first: CI starts on a fresh machine), as root or via sudo.
+# Without arguments: REDISCONN_TEST_PACKAGES.
 install_deps() {
-    local missing=()
-    for p in "${REDISCONN_PACKAGES[@]}"; do
+    local missing=() want=("$@")
+    [ ${#want[@]} -eq 0 ] && want=("${REDISCONN_TEST_PACKAGES[@]}")
+    for p in "${want[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0

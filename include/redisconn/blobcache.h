@@ -92,8 +92,16 @@ typedef struct redisconn_blobcache {
 /** Longest namespace accepted, in bytes. */
 #define REDISCONN_BLOBCACHE_MAX_NAMESPACE 128
 
-/** Key prefix of the Redis implementation: keys are "<prefix><namespace>:<key>". */
-#define REDISCONN_BLOBCACHE_REDIS_PREFIX "redisconn.blobcache."
+/**
+ * Default key prefix of the Redis implementation: keys are
+ * "<prefix><namespace>:<key>". It is the Go package's (module.go builds
+ * `fmt.Sprintf("luci.blobcache.%s:", namespace)`), so a C server and a Go
+ * LUCI server sharing one Redis share their caches.
+ */
+#define REDISCONN_BLOBCACHE_REDIS_PREFIX "luci.blobcache."
+
+/** Longest key prefix accepted by redisconn_blobcache_redis_new_prefixed(), in bytes. */
+#define REDISCONN_BLOBCACHE_MAX_PREFIX 256
 
 /** How long the Redis implementation waits for a pool connection, in ms. */
 #define REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS 1000
@@ -178,7 +186,8 @@ REDISCONN_EXPORT size_t redisconn_blobcache_lru_bytes(const redisconn_blobcache 
 
 /**
  * The Redis implementation for namespace `ns`: keys are
- * "redisconn.blobcache.<ns>:<key>"; set runs SET (ttl 0) or PSETEX; get runs
+ * "luci.blobcache.<ns>:<key>" (REDISCONN_BLOBCACHE_REDIS_PREFIX, the Go
+ * server's keys); set runs SET (ttl 0) or PSETEX; get runs
  * GET, a nil reply being REDISCONN_ERR_CACHE_MISS. Each operation leases a
  * connection (waiting at most REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS),
  * runs one command and releases it. Failures are errors, never misses: the
@@ -193,6 +202,18 @@ REDISCONN_EXPORT size_t redisconn_blobcache_lru_bytes(const redisconn_blobcache 
  */
 REDISCONN_EXPORT redisconn_blobcache *redisconn_blobcache_redis_new(struct redisconn_pool *pool,
                                                                     const char *ns);
+
+/**
+ * redisconn_blobcache_redis_new() with another key prefix: keys are
+ * "<prefix><ns>:<key>", for deployments that keep their caches apart from
+ * the Go servers'. `prefix` (copied) is at most REDISCONN_BLOBCACHE_MAX_PREFIX
+ * bytes, may be "" and contain any byte but NUL; NULL means
+ * REDISCONN_BLOBCACHE_REDIS_PREFIX. Returns NULL as redisconn_blobcache_redis_new()
+ * does, and for a prefix that is too long.
+ */
+REDISCONN_EXPORT redisconn_blobcache *
+redisconn_blobcache_redis_new_prefixed(struct redisconn_pool *pool, const char *prefix,
+                                       const char *ns);
 
 /* --- global cache -------------------------------------------------------- */
 
@@ -242,6 +263,15 @@ REDISCONN_EXPORT void redisconn_blobcache_factory_free(redisconn_blobcache_facto
  */
 REDISCONN_EXPORT redisconn_blobcache_factory *
 redisconn_blobcache_factory_redis(struct redisconn_pool *pool);
+
+/**
+ * redisconn_blobcache_factory_redis() whose caches use key prefix `prefix`
+ * (copied; NULL: REDISCONN_BLOBCACHE_REDIS_PREFIX), see
+ * redisconn_blobcache_redis_new_prefixed(). Returns NULL for a NULL pool, a
+ * prefix over REDISCONN_BLOBCACHE_MAX_PREFIX bytes, or out of memory.
+ */
+REDISCONN_EXPORT redisconn_blobcache_factory *
+redisconn_blobcache_factory_redis_prefixed(struct redisconn_pool *pool, const char *prefix);
 
 /**
  * A factory of in-process LRU caches that all share ONE store bounded by

@@ -64,6 +64,9 @@ enum redisconn_status {
     REDISCONN_ERR_SUBSCRIBED = -21,     /**< the connection is in subscribe mode: only (P)SUBSCRIBE,
                                              (P)UNSUBSCRIBE and PING are allowed */
     REDISCONN_ERR_NOT_MASTER = -22,     /**< Sentinel: the server dialed is not the master (ROLE) */
+    REDISCONN_ERR_CROSSSLOT = -23,      /**< Cluster: the command's keys are in different slots */
+    REDISCONN_ERR_CLUSTER = -24,        /**< Cluster: the command is not meaningful on one node */
+    REDISCONN_ERR_REDIRECT = -25,       /**< Cluster: too many MOVED/ASK redirections */
 };
 
 /**

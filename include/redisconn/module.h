@@ -55,6 +55,17 @@ typedef struct redisconn_request redisconn_request;
 typedef struct redisconn_module_name redisconn_module_name;
 /** A running cleanup, handed to its function. Opaque; valid until redisconn_cleanup_done(). */
 typedef struct redisconn_cleanup redisconn_cleanup;
+/** One run of a readiness check (GET /readyz). Opaque; valid until redisconn_readiness_done(). */
+typedef struct redisconn_readiness redisconn_readiness;
+
+/**
+ * Readiness check, run for every GET /readyz on the loop. `ctx` is the
+ * request's context (its deadline bounds the check; the pool of the Redis
+ * module is in it); borrowed, valid until redisconn_readiness_done(). The
+ * check must call redisconn_readiness_done(r, ...) exactly once, inside
+ * this call or later from the loop.
+ */
+typedef void (*redisconn_readiness_fn)(redisconn_readiness *r, redisconn_ctx *ctx, void *arg);
 
 /**
  * Request handler. Runs on the loop with a request that it must answer
@@ -176,6 +187,25 @@ REDISCONN_EXPORT struct redisconn_metrics *redisconn_host_metrics(redisconn_host
 
 /** The server's event_base (borrowed; outlives the server). */
 REDISCONN_EXPORT struct event_base *redisconn_host_base(redisconn_host *host);
+
+/**
+ * Adds a readiness check: GET /readyz (built into the server) runs every
+ * check at once and answers 200 "ok" when all report ready, else 503 with
+ * one line "<name>: <reason>" per check that is not ready (the liveness
+ * probe GET /healthz runs none). `name` is copied; `fn(r, ctx, arg)` runs
+ * only while the server serves requests (never once its shutdown has begun,
+ * so `arg` may be freed by a cleanup). Returns REDISCONN_OK,
+ * REDISCONN_ERR_INVALID (NULL host, name or fn) or REDISCONN_ERR_NOMEM.
+ */
+REDISCONN_EXPORT int redisconn_host_add_readiness_check(redisconn_host *host, const char *name,
+                                                        redisconn_readiness_fn fn, void *arg);
+
+/**
+ * Reports the outcome of one run of a readiness check: `not_ready` NULL
+ * means ready, otherwise it is the reason (copied; one line, no secrets).
+ * Must be called exactly once per run; `r` is invalid afterwards.
+ */
+REDISCONN_EXPORT void redisconn_readiness_done(redisconn_readiness *r, const char *not_ready);
 
 /**
  * Explains why the module's initialize hook is failing; the server puts the

@@ -275,6 +275,13 @@ REDISCONN_EXPORT int redisconn_command_argv(redisconn_conn *conn, redisconn_repl
                                             const size_t *argvlen);
 
 /**
+ * redisconn_command() of a command already in RESP (copied before returning);
+ * a malformed buffer is refused with UNSUPPORTED.
+ */
+REDISCONN_EXPORT int redisconn_command_formatted(redisconn_conn *conn, redisconn_reply_cb cb,
+                                                 void *privdata, const char *cmd, size_t len);
+
+/**
  * redisconn_command() with this command's own deadline: `timeout_ms` > 0
  * replaces the command timeout (and, for a blocking command, its own timeout
  * plus the command timeout); 0 keeps the default rule. Negative is INVALID.
@@ -335,6 +342,15 @@ REDISCONN_EXPORT int redisconn_pool_command(redisconn_pool *pool, int64_t timeou
 REDISCONN_EXPORT int redisconn_pool_commandv(redisconn_pool *pool, int64_t timeout_ms,
                                              redisconn_reply_cb cb, void *privdata, const char *fmt,
                                              va_list ap);
+
+/**
+ * redisconn_pool_command() of a command already in RESP ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+ * e.g. one kept to be sent again; `cmd[0..len)` is copied before returning. A
+ * malformed buffer is refused (UNSUPPORTED) before anything is sent.
+ */
+REDISCONN_EXPORT int redisconn_pool_command_formatted(redisconn_pool *pool, int64_t timeout_ms,
+                                                      redisconn_reply_cb cb, void *privdata,
+                                                      const char *cmd, size_t len);
 
 /** Argument-vector variant of redisconn_pool_command(); arguments are copied. */
 REDISCONN_EXPORT int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms,

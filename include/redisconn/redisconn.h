@@ -26,6 +26,7 @@
 #include "flags.h"
 #include "module.h"
 #include "pool.h"
+#include "version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,12 +34,13 @@ extern "C" {
 
 /**
  * The Redis module's registered name, for dependencies
- * ({REDISCONN_MODULE_NAME, REDISCONN_DEP_REQUIRED}). The seed registers the
- * Go import path; a C program has no import paths, so the name is the
- * library's: "redisconn". redisconn_module_new() registers it; do not
- * register it yourself.
+ * ({REDISCONN_MODULE_NAME, REDISCONN_DEP_REQUIRED}): the Go package's
+ * (`module.RegisterName("go.chromium.org/luci/server/redisconn")`), so
+ * module names, dependency errors and logs read the same in C and Go
+ * servers. redisconn_module_new() registers it; do not register it
+ * yourself.
  */
-#define REDISCONN_MODULE_NAME "redisconn"
+#define REDISCONN_MODULE_NAME "go.chromium.org/luci/server/redisconn"
 
 /**
  * Derives a context holding `pool`, to be found by redisconn_get_pool() and
@@ -127,8 +129,18 @@ REDISCONN_EXPORT int redisconn_ctx_command_argv(redisconn_ctx *ctx, redisconn_re
                                                 void *privdata, int argc, const char **argv,
                                                 const size_t *argvlen);
 
-/** Path of the admin endpoint the Redis module serves (pRPC style, POST). */
-#define REDISCONN_ADMIN_FLUSH_ALL_ASYNC_PATH "/prpc/redisconn.Admin/FlushAllAsync"
+/** The Go package's admin service (proto package server.redisconn, service Admin). */
+#define REDISCONN_ADMIN_SERVICE "server.redisconn.Admin"
+
+/** The pRPC path prefix of the admin service's methods. */
+#define REDISCONN_ADMIN_PRPC_PREFIX "/prpc/" REDISCONN_ADMIN_SERVICE "/"
+
+/**
+ * Path of Admin.FlushAll(FlushAllRequest{bool async = 1}) returns
+ * (google.protobuf.Empty), served by the Redis module over pRPC (POST; see
+ * docs/admin.md).
+ */
+#define REDISCONN_ADMIN_FLUSH_ALL_PATH REDISCONN_ADMIN_PRPC_PREFIX "FlushAll"
 
 /** The group whose members may call the admin endpoint. */
 #define REDISCONN_ADMIN_GROUP "administrators"
@@ -139,6 +151,23 @@ typedef struct redisconn_module_options {
     const char *redis_addr;
     /** Index of a logical Redis DB to use by default. */
     int redis_db;
+    /** AUTH user name (Redis 6 ACL); NULL or "" = password-only AUTH. Our addition. */
+    const char *redis_username;
+    /**
+     * File whose first line is the AUTH password (without "\n"/"\r\n"); it
+     * must not be accessible by group or others, like the token file. NULL
+     * or "": the password comes from the environment variable REDIS_PASSWORD
+     * when it is set and not empty, else no AUTH. Read at initialization,
+     * never logged; there is deliberately no way to pass the password
+     * itself on the command line. Our addition.
+     */
+    const char *redis_password_file;
+    /**
+     * Key prefix of the Redis blob cache; NULL = REDISCONN_BLOBCACHE_REDIS_PREFIX
+     * ("luci.blobcache.", the Go server's, so C and Go servers share a
+     * cache). Our addition.
+     */
+    const char *blobcache_prefix;
     /**
      * Token file of the admin endpoint (see docs/admin.md): lines
      * "token identity group[,group...]"; it must not be accessible by group
@@ -147,14 +176,18 @@ typedef struct redisconn_module_options {
     const char *admin_tokens_file;
 } redisconn_module_options;
 
-/** Zeroes `opts`: no Redis address, database 0, no admin tokens file. */
+/** Zeroes `opts`: no Redis address, database 0, no user or password file,
+ * the Go cache prefix, no admin tokens file. */
 REDISCONN_EXPORT void redisconn_module_options_init(redisconn_module_options *opts);
 
 /**
- * Registers -redis-addr (string), -redis-db (int) and -admin-tokens-file
- * (string) in `fs`, with the current values of `opts` as defaults; parsing
- * `fs` then writes into `opts` (the strings then point into `fs`). `opts`
- * must outlive every parse of `fs`. Returns REDISCONN_OK or the flag set's
+ * Registers in `fs` the Go package's -redis-addr (string) and -redis-db
+ * (int), with its help texts, and ours: -redis-username,
+ * -redis-password-file, -redis-blobcache-prefix and -admin-tokens-file
+ * (strings). The current values of `opts` are the defaults (a NULL
+ * blobcache_prefix shows as "luci.blobcache."); parsing `fs` then writes
+ * into `opts` (the strings then point into `fs`). `opts` must outlive every
+ * parse of `fs`. Returns REDISCONN_OK or the flag set's
  * error (for instance INVALID when the flags are already registered).
  */
 REDISCONN_EXPORT int redisconn_module_options_register(redisconn_module_options *opts,
@@ -169,19 +202,25 @@ REDISCONN_EXPORT int redisconn_module_options_register(redisconn_module_options 
  * At initialization the module does nothing if redis_addr is empty (then
  * redisconn_get() fails with REDISCONN_ERR_NOT_CONFIGURED, and the server's
  * in-process cache stays the global blob cache). Otherwise it:
- *  - creates a pool with the seed's defaults on the server's event_base and
- *    installs it in the server's root context with redisconn_use_pool();
+ *  - creates a pool with the seed's defaults on the server's event_base
+ *    (AUTH with redis_username and the password of redis_password_file or
+ *    $REDIS_PASSWORD; the pool logs into the server's log) and installs it
+ *    in the server's root context with redisconn_use_pool();
  *  - installs Redis as the global blob cache (redisconn_with_global_cache()
  *    with redisconn_blobcache_factory_redis()), shadowing the server's
  *    default;
  *  - reports the pool in the server's metrics registry as pool "default"
  *    (redisconn_report_stats() as a collection hook);
- *  - serves POST REDISCONN_ADMIN_FLUSH_ALL_ASYNC_PATH for the members of
+ *  - serves POST REDISCONN_ADMIN_FLUSH_ALL_PATH (pRPC) for the members of
  *    REDISCONN_ADMIN_GROUP listed in admin_tokens_file (docs/admin.md);
+ *  - adds the readiness check "redis" to GET /readyz: not ready while a
+ *    PING through the pool fails within 1 s;
  *  - registers a cleanup that removes the hook and closes the pool
  *    (asynchronously) at shutdown.
- * A malformed address, a negative database or a bad token file (unreadable,
- * accessible by group or others, a malformed line) aborts startup.
+ * A malformed address, a negative database, a bad token or password file
+ * (unreadable, accessible by group or others, a malformed line, an empty
+ * password) or a cache prefix over REDISCONN_BLOBCACHE_MAX_PREFIX bytes
+ * aborts startup.
  *
  * Returns the module, or NULL when memory is short. Free it with
  * redisconn_module_free() after the server has shut down.
@@ -190,7 +229,8 @@ REDISCONN_EXPORT redisconn_module *redisconn_module_new(const redisconn_module_o
 
 /**
  * Like redisconn_module_new() with options that live in the module and are
- * registered as -redis-addr / -redis-db in the command-line flag set
+ * registered as flags (redisconn_module_options_register()) in the
+ * command-line flag set
  * (redisconn_flags_commandline()), which redisconn_server_main() parses.
  * Returns NULL when memory is short or the flags already exist (call it once
  * per process). Free with redisconn_module_free() after the server is done;

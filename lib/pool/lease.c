@@ -62,6 +62,18 @@ static int commandv_timed(redisconn_conn *conn, int64_t timeout_ms, redisconn_re
     return user_send(conn, timeout_ms, cb, privdata, cmd, len);
 }
 
+int redisconn_command_formatted(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata,
+                                const char *cmd, size_t len)
+{
+    unsigned cls;
+    int rc = check_leased(conn);
+    if (rc != REDISCONN_OK) return rc;
+    if (cmd == NULL || len == 0) return REDISCONN_ERR_INVALID;
+    cls = redisconn__classify(cmd, len);
+    return redisconn__conn_send_user(conn, cls, cb, privdata, cmd, len,
+                                     lease_deadline(conn, cls, cmd, len, 0));
+}
+
 int redisconn_commandv(redisconn_conn *conn, redisconn_reply_cb cb, void *privdata, const char *fmt,
                        va_list ap)
 {

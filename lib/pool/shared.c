@@ -248,7 +248,6 @@ static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb c
     uint64_t deadline =
         redisconn__deadline_after(timeout_ms > 0 ? timeout_ms : pool->opts.command_timeout_ms);
     redisconn_conn *conn;
-
     int64_t block_ms;
 
     if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
@@ -299,6 +298,16 @@ int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms, redisconn_r
     rc = redisconn_pool_commandv(pool, timeout_ms, cb, privdata, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int redisconn_pool_command_formatted(redisconn_pool *pool, int64_t timeout_ms,
+                                     redisconn_reply_cb cb, void *privdata, const char *cmd,
+                                     size_t len)
+{
+    int rc = check_pool(pool, timeout_ms);
+    if (rc != REDISCONN_OK) return rc;
+    if (cmd == NULL || len == 0) return REDISCONN_ERR_INVALID;
+    return submit(pool, timeout_ms, cb, privdata, cmd, len);
 }
 
 int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,

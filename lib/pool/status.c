@@ -41,6 +41,11 @@ static const struct status_text status_table[] = {
      "command changes connection state: lease a connection for it"},
     {REDISCONN_ERR_NOT_MASTER, "REDISCONN_ERR_NOT_MASTER",
      "the Redis server is not the master (Sentinel's answer is out of date)"},
+    {REDISCONN_ERR_CROSSSLOT, "REDISCONN_ERR_CROSSSLOT",
+     "the command's keys are in different cluster slots"},
+    {REDISCONN_ERR_CLUSTER, "REDISCONN_ERR_CLUSTER",
+     "command not meaningful on one node of a cluster (broadcast it to every master)"},
+    {REDISCONN_ERR_REDIRECT, "REDISCONN_ERR_REDIRECT", "too many cluster redirections"},
     {REDISCONN_ERR_SUBSCRIBED, "REDISCONN_ERR_SUBSCRIBED",
      "connection in subscribe mode: only (P)SUBSCRIBE, (P)UNSUBSCRIBE and PING are allowed"},
 };

@@ -94,19 +94,29 @@ int rt_count_fds(void)
     return n - 1; /* the DIR's own fd */
 }
 
+/* Ports for servers under test: below Linux's ephemeral range (32768+), so
+ * that no client socket of ours or the kernel's picks can hold one. */
+enum { RT_PORT_MIN = 15000, RT_PORT_SPAN = 17000 };
+
 int rt_free_port(void)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
+    static unsigned next;
+    if (next == 0) next = (unsigned)getpid() * 7919u + (unsigned)rt_now_ms();
+    for (int attempt = 0; attempt < 200; attempt++) {
+        struct sockaddr_in sa;
+        int fd = socket(AF_INET, SOCK_STREAM, 0), ok, one = 1;
+        int port = RT_PORT_MIN + (int)((next = next * 1103515245u + 12345u) % RT_PORT_SPAN);
+        if (fd < 0) return 0;
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons((uint16_t)port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(fd);
+        if (ok) return port;
+    }
+    return 0;
 }
 
 void rt_log_fn(int level, const char *msg, void *arg)

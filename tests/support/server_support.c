@@ -101,6 +101,15 @@ void rt_srv_env_fini(rt_srv_env *e)
     memset(e, 0, sizeof(*e));
 }
 
+int rt_srv_get(rt_srv_env *e, const char *path, char *body, size_t len)
+{
+    rt_http *h = rt_srv_fetch(e, "GET", path, NULL);
+    int status = h->status;
+    snprintf(body, len, "%s", h->body);
+    rt_http_free(h);
+    return status;
+}
+
 rt_http *rt_srv_fetch_raw(rt_srv_env *e, const char *method, const char *path, const char *headers,
                           const void *body, size_t len)
 {

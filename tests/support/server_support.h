@@ -49,6 +49,10 @@ rt_http *rt_srv_fetch(rt_srv_env *e, const char *method, const char *path, const
 rt_http *rt_srv_fetch_raw(rt_srv_env *e, const char *method, const char *path, const char *headers,
                           const void *body, size_t len);
 
+/* GET `path` on the in-process server: returns the status, the body (NUL-
+ * terminated, truncated) copied into `body`. */
+int rt_srv_get(rt_srv_env *e, const char *path, char *body, size_t len);
+
 /* GET handler doing what samples/hello_server.c does: INCR hello:count on a
  * connection from redisconn_get(request ctx), "count=N\n"; 503 when Redis is
  * not configured, 504 at the deadline, 500 otherwise. */

@@ -68,17 +68,40 @@ redisconn_blobcache *redisconn_blobcache_factory_get(redisconn_blobcache_factory
     return c->cache;
 }
 
-/* Redis: one cache per namespace on the same pool. */
-static redisconn_blobcache *make_redis(void *pool, const char *ns)
+/* What the Redis factory needs to make its caches. */
+typedef struct redis_source {
+    struct redisconn_pool *pool; /* borrowed */
+    char prefix[];               /* NUL-terminated */
+} redis_source;
+
+/* Redis: one cache per namespace on the same pool, with the same prefix. */
+static redisconn_blobcache *make_redis(void *arg, const char *ns)
 {
-    return redisconn_blobcache_redis_new(pool, ns);
+    redis_source *s = arg;
+    return redisconn_blobcache_redis_new_prefixed(s->pool, s->prefix, ns);
 }
 
-/* The pool is borrowed: the factory never closes it. */
+/* The pool is borrowed: the factory never closes it; the prefix is copied. */
+redisconn_blobcache_factory *redisconn_blobcache_factory_redis_prefixed(struct redisconn_pool *pool,
+                                                                        const char *prefix)
+{
+    redis_source *s;
+    redisconn_blobcache_factory *f;
+    size_t n;
+    if (prefix == NULL) prefix = REDISCONN_BLOBCACHE_REDIS_PREFIX;
+    n = strnlen(prefix, REDISCONN_BLOBCACHE_MAX_PREFIX + 1);
+    if (pool == NULL || n > REDISCONN_BLOBCACHE_MAX_PREFIX) return NULL;
+    if ((s = malloc(sizeof(*s) + n + 1)) == NULL) return NULL;
+    s->pool = pool;
+    memcpy(s->prefix, prefix, n + 1);
+    if ((f = redisconn_blobcache_factory_new(make_redis, s, free)) == NULL) free(s);
+    return f;
+}
+
+/* The Go server's prefix. */
 redisconn_blobcache_factory *redisconn_blobcache_factory_redis(struct redisconn_pool *pool)
 {
-    if (pool == NULL) return NULL;
-    return redisconn_blobcache_factory_new(make_redis, pool, NULL);
+    return redisconn_blobcache_factory_redis_prefixed(pool, NULL);
 }
 
 /* What the LRU factory needs to make its caches. */

@@ -2,9 +2,9 @@
 /*
  * blobcache_redis.c: the blob cache on Redis through a redisconn pool.
  *
- * An operation owns copies of its key (with the "redisconn.blobcache.<ns>:"
- * prefix) and value, leases a connection, sends one binary-safe command
- * (GET, SET or PSETEX, as an argument vector), releases the connection when
+ * An operation owns copies of its key (with the "<prefix><ns>:" prefix,
+ * "luci.blobcache.<ns>:" by default: the Go server's keys) and value, leases a connection, sends
+ * one binary-safe command (GET, SET or PSETEX, as an argument vector), releases the connection when
  * the reply arrives and calls back. Every step's callback comes from the
  * pool, hence from the loop; an operation needs nothing from the cache
  * object once started, so the cache may be freed while operations run.
@@ -20,7 +20,7 @@
 typedef struct redis_cache {
     redisconn_pool *pool;
     size_t plen;
-    char prefix[]; /* "redisconn.blobcache.<ns>:", not NUL-terminated */
+    char prefix[]; /* "<prefix><ns>:", not NUL-terminated */
 } redis_cache;
 
 typedef struct redis_op {
@@ -170,14 +170,18 @@ static int redis_set(void *impl, const void *key, size_t keylen, const void *val
 static const redisconn_blobcache_ops redis_ops = {"redis", redis_get, redis_set, free};
 
 /* A cache for one namespace on `pool`; the key prefix is built once. */
-redisconn_blobcache *redisconn_blobcache_redis_new(redisconn_pool *pool, const char *ns)
+redisconn_blobcache *redisconn_blobcache_redis_new_prefixed(redisconn_pool *pool,
+                                                            const char *prefix, const char *ns)
 {
-    static const char prefix[] = REDISCONN_BLOBCACHE_REDIS_PREFIX;
-    size_t pl = sizeof(prefix) - 1, n;
+    size_t pl, n;
     redis_cache *rc;
     redisconn_blobcache *c;
 
-    if (pool == NULL || !redisconn_blobcache_namespace_valid(ns)) return NULL;
+    if (prefix == NULL) prefix = REDISCONN_BLOBCACHE_REDIS_PREFIX;
+    pl = strnlen(prefix, REDISCONN_BLOBCACHE_MAX_PREFIX + 1);
+    if (pool == NULL || pl > REDISCONN_BLOBCACHE_MAX_PREFIX ||
+        !redisconn_blobcache_namespace_valid(ns))
+        return NULL;
     n = strlen(ns);
     if ((rc = malloc(sizeof(*rc) + pl + n + 1)) == NULL) return NULL;
     rc->pool = pool;
@@ -187,4 +191,10 @@ redisconn_blobcache *redisconn_blobcache_redis_new(redisconn_pool *pool, const c
     rc->prefix[pl + n] = ':';
     if ((c = redisconn_blobcache_new(&redis_ops, rc)) == NULL) free(rc);
     return c;
+}
+
+/* The Go server's prefix. */
+redisconn_blobcache *redisconn_blobcache_redis_new(redisconn_pool *pool, const char *ns)
+{
+    return redisconn_blobcache_redis_new_prefixed(pool, NULL, ns);
 }

@@ -20,7 +20,11 @@
 
 enum flag_type { FLAG_STRING, FLAG_INT, FLAG_BOOL, FLAG_DURATION };
 
-static const char *const type_names[] = {"string", "int", "bool", "duration"};
+/* The value names Go's flag.UnquoteUsage gives each type; bool has none. */
+static const char *const type_names[] = {"string", "int", "", "duration"};
+
+/* The text of each type's zero value: Go prints no "(default ...)" for it. */
+static const char *const zero_texts[] = {"", "0", "false", "0s"};
 
 enum {
     VAL_HELP = 0x0fff, /* getopt's `val` for -help / -h */
@@ -33,7 +37,7 @@ typedef struct flag {
     int type;
     void *target;
     char *value;    /* FLAG_STRING: the current value, owned */
-    char *def_text; /* the default as printed in the usage */
+    char *def_text; /* the default's text (unquoted), as Go's DefValue */
     int is_set;
 } flag;
 
@@ -177,7 +181,7 @@ int redisconn_flags_string(redisconn_flagset *fs, const char *name, const char *
     if (rc != REDISCONN_OK) return rc;
     if (def == NULL) def = "";
     f->value = strdup(def);
-    if (f->value == NULL || set_def_text(f, "\"%s\"", def) != REDISCONN_OK)
+    if (f->value == NULL || set_def_text(f, "%s", def) != REDISCONN_OK)
         return drop_last(fs, REDISCONN_ERR_NOMEM);
     *target = f->value;
     return REDISCONN_OK;
@@ -306,7 +310,79 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(const flag *const *)a)->name, (*(const flag *const *)b)->name);
 }
 
-/* Go's PrintDefaults layout, sorted by name, with types and defaults. */
+/* Go's %q of `s`: quoted, with \" \\ and C escapes for control bytes; bytes
+ * above 0x7e are printed as they are (Go keeps valid UTF-8 as is). */
+static void print_quoted(FILE *out, const char *s)
+{
+    static const char esc_from[] = "\a\b\f\n\r\t\v\"\\";
+    static const char esc_to[] = "abfnrtv\"\\";
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *e = strchr(esc_from, *p);
+        if (e != NULL)
+            fprintf(out, "\\%c", esc_to[e - esc_from]);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+/* Go's flag.UnquoteUsage: a `back-quoted` word of the usage names the value
+ * (and loses its quotes); otherwise the type's name. Writes the usage
+ * without the quotes to `usage` and returns the name's length in `name`. */
+static void unquote_usage(const flag *f, const char **name, size_t *name_len, char *usage,
+                          size_t len)
+{
+    const char *a = strchr(f->usage, '`');
+    const char *b = a ? strchr(a + 1, '`') : NULL;
+    if (b == NULL) {
+        *name = type_names[f->type];
+        *name_len = strlen(*name);
+        snprintf(usage, len, "%s", f->usage);
+        return;
+    }
+    *name = a + 1;
+    *name_len = (size_t)(b - a - 1);
+    snprintf(usage, len, "%.*s%.*s%s", (int)(a - f->usage), f->usage, (int)*name_len, a + 1, b + 1);
+}
+
+/* One flag as Go's PrintDefaults prints it: "  -name value" (a one-letter
+ * flag without a value name keeps its usage on the same line after a tab),
+ * the usage on the next line after four spaces and a tab (newlines in it
+ * indented the same way), then " (default ...)" unless the default is the
+ * type's zero value (strings quoted with %q). */
+static void print_flag(FILE *out, const flag *f)
+{
+    char usage[2048];
+    const char *name;
+    size_t name_len, head = 3 + strlen(f->name);
+    unquote_usage(f, &name, &name_len, usage, sizeof(usage));
+    fprintf(out, "  -%s", f->name);
+    if (name_len > 0) {
+        fprintf(out, " %.*s", (int)name_len, name);
+        head += 1 + name_len;
+    }
+    fputs(head <= 4 ? "\t" : "\n    \t", out);
+    for (const char *p = usage; *p; p++) {
+        if (*p == '\n')
+            fputs("\n    \t", out);
+        else
+            fputc(*p, out);
+    }
+    if (strcmp(f->def_text, zero_texts[f->type]) != 0) {
+        fputs(" (default ", out);
+        if (f->type == FLAG_STRING)
+            print_quoted(out, f->def_text);
+        else
+            fputs(f->def_text, out);
+        fputc(')', out);
+    }
+    fputc('\n', out);
+}
+
+/* "Usage of <name>:", then Go's PrintDefaults: every flag sorted by name. */
 void redisconn_flags_usage(const redisconn_flagset *fs, FILE *out)
 {
     const flag **sorted;
@@ -320,8 +396,7 @@ void redisconn_flags_usage(const redisconn_flagset *fs, FILE *out)
     memcpy(sorted, fs->flags, fs->n * sizeof(*sorted));
     qsort(sorted, fs->n, sizeof(*sorted), by_name);
     for (size_t i = 0; i < fs->n; i++)
-        fprintf(out, "  -%s %s\n    \t%s (default %s)\n", sorted[i]->name,
-                type_names[sorted[i]->type], sorted[i]->usage, sorted[i]->def_text);
+        print_flag(out, sorted[i]);
     free(sorted);
 }
 

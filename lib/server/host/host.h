@@ -26,9 +26,14 @@ typedef struct redisconn__logger {
 /* logger.c */
 
 /* Formats one line (truncated at 1 KiB) and hands it to `lg->fn`, or writes
- * "redisconn: <level>: <line>" to stderr; drops it below `lg->level`. */
+ * "<RFC 3339 UTC time> <LEVEL> redisconn: <line>" to stderr
+ * ("2026-12-01T20:35:12.345Z WARNING redisconn: ..."); drops it below
+ * `lg->level`. */
 void redisconn__logger_vlog(const redisconn__logger *lg, int level, const char *fmt, va_list ap)
     REDISCONN_PRINTF(3, 0);
+
+/* The level's name in capitals ("WARNING"), "LOG" for an unknown one. */
+const char *redisconn__log_level_upper(int level);
 
 /* printf-style front of redisconn__logger_vlog(). */
 void redisconn__logger_log(const redisconn__logger *lg, int level, const char *fmt, ...)

@@ -104,7 +104,8 @@ struct redisconn_server {
     redisconn__link requests; /* handlers not done yet */
     int wire_pending;         /* responses handed to evhttp, not yet written */
     redisconn__link cleanups;
-    redisconn_cleanup *running; /* cleanup in progress */
+    redisconn_cleanup *running;   /* cleanup in progress */
+    redisconn__link ready_checks; /* readiness checks (ready.c), registration order */
     enum server_state state;
     redisconn__defer_item step;  /* the shutdown's next step, in the tree's defer queue */
     redisconn__defer_fn step_fn; /* set by the shutdown when it begins; NULL before */
@@ -169,6 +170,15 @@ void redisconn__http_routes_free(redisconn_server *srv);
 /* The server gives up waiting for its requests: those not answered yet get
  * 503 now, and every one is detached (its later reply frees it alone). */
 void redisconn__http_requests_orphan(redisconn_server *srv);
+
+/* ---- ready.c -------------------------------------------------------------- */
+
+/* GET /readyz: runs every readiness check of `arg` (the server), answers
+ * when all have reported. */
+void redisconn__ready_handler(redisconn_request *req, void *arg);
+
+/* Frees the server's readiness checks. Can't fail. */
+void redisconn__ready_checks_free(redisconn_server *srv);
 
 /* ---- module.c ------------------------------------------------------------- */
 

@@ -161,6 +161,7 @@ redisconn_server *redisconn_server_new(struct event_base *base,
     redisconn__list_init(&srv->routes);
     redisconn__list_init(&srv->requests);
     redisconn__list_init(&srv->cleanups);
+    redisconn__list_init(&srv->ready_checks);
     srv->http_addr_buf = strdup(opts->http_addr);
     srv->opts.http_addr = srv->http_addr_buf;
     srv->modules = calloc(n ? n : 1, sizeof(*srv->modules));
@@ -170,7 +171,9 @@ redisconn_server *redisconn_server_new(struct event_base *base,
     if (srv->http_addr_buf == NULL || srv->modules == NULL || srv->metrics == NULL ||
         make_root_ctx(srv) != REDISCONN_OK ||
         redisconn__http_route_add(srv, "GET", "/healthz", srv_healthz, NULL) != REDISCONN_OK ||
-        redisconn__http_route_add(srv, "GET", "/metrics", srv_metrics, srv) != REDISCONN_OK) {
+        redisconn__http_route_add(srv, "GET", "/metrics", srv_metrics, srv) != REDISCONN_OK ||
+        redisconn__http_route_add(srv, "GET", "/readyz", redisconn__ready_handler, srv) !=
+            REDISCONN_OK) {
         redisconn__server_free(srv);
         return NULL;
     }
@@ -295,6 +298,7 @@ void redisconn__server_free(redisconn_server *srv)
         free(REDISCONN_CONTAINER_OF(l, redisconn_cleanup, node));
     }
     redisconn__http_routes_free(srv);
+    redisconn__ready_checks_free(srv);
     if (srv->cancel) redisconn_ctx_cancel(srv->cancel);
     redisconn__defer_cancel(&srv->step); /* before the tree (and its queue) may go */
     redisconn__timer_destroy(&srv->timer);

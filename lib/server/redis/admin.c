@@ -1,26 +1,31 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * admin.c: POST /prpc/redisconn.Admin/FlushAllAsync, the seed's
- * adminpb.Admin/FlushAllAsync, in pRPC style:
+ * admin.c: the Go package's admin service, server.redisconn.Admin, over
+ * pRPC (prpc.h): POST /prpc/server.redisconn.Admin/FlushAll with a
+ * FlushAllRequest{bool async = 1} (adminpb.h), answered with
+ * google.protobuf.Empty. In the order of the Go server (grpc/prpc and
+ * server/redisconn/admin.go):
  *
- *   request   POST, body "{}" (or empty: the empty message), any content type
- *   identity  "Authorization: Bearer <token>" looked up in the token file
- *   success   200, application/json "{}", X-Prpc-Grpc-Code: 0
- *   errors    HTTP status + X-Prpc-Grpc-Code + a text message:
- *               403 / 7  PermissionDenied  not an administrator (no or unknown
- *                                          token included): Redis untouched
- *               400 / 3  InvalidArgument   a body other than {}, or Redis
- *                                          answered FLUSHALL with an error
- *               500 / 13 Internal          the pool failed (connect, I/O,
- *                                          timeout, closed, no memory)
- *
- * Every call is logged as a warning with the caller's identity ("anonymous"
- * without a valid token) and the outcome; never the token.
+ *   1. response encoding from Accept, request encoding from Content-Type,
+ *      the body decoded: protocol errors are InvalidArgument (406/415/400);
+ *   2. the caller ("Authorization: Bearer <token>" in the token file; none
+ *      or unknown: "anonymous:anonymous") must be in "administrators", else
+ *      PermissionDenied "not an admin" and Redis is untouched;
+ *   3. warning `Redis admin: "<identity>" is calling "FLUSHALL"`;
+ *   4. FLUSHALL ASYNC (async) or FLUSHALL as a pool-level command bounded by
+ *      the request: Redis's error reply, or the connection breaking or
+ *      timing out once the command is sent, is InvalidArgument
+ *      `"FLUSHALL" command failed: <why>` (Go's conn.Do error); no connection
+ *      to be had is Internal "failed to get redis connection: <why>".
+ * Other methods of the service answer Unimplemented (501). Never a token in
+ * a log line or an answer.
  */
 #include "server/redis/admin.h"
 #include "redisconn/redisconn.h"
 #include "redisconn/server.h"
 #include "server/host/host.h"
+#include "server/redis/adminpb.h"
+#include "server/redis/prpc.h"
 #include "server/redis/tokens.h"
 
 #include <stdio.h>
@@ -28,14 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define METHOD "redisconn.Admin/FlushAllAsync"
-
-enum grpc_code {
-    GRPC_OK = 0,
-    GRPC_INVALID_ARGUMENT = 3,
-    GRPC_PERMISSION_DENIED = 7,
-    GRPC_INTERNAL = 13,
-};
+#define ANONYMOUS "anonymous:anonymous" /* LUCI's identity of a caller without credentials */
 
 struct redisconn__admin {
     unsigned refs;
@@ -45,9 +43,9 @@ struct redisconn__admin {
 
 /* A FLUSHALL in flight. */
 typedef struct admin_call {
-    redisconn__admin *admin; /* reference: keeps `who` valid */
+    redisconn__admin *admin; /* reference: keeps the logger */
     redisconn_request *req;
-    const char *who; /* the identity's name, owned by admin->tokens */
+    int fmt; /* the response's encoding */
 } admin_call;
 
 /* The last reference frees the tokens, wiped. */
@@ -56,21 +54,6 @@ void redisconn__admin_release(redisconn__admin *a)
     if (a == NULL || --a->refs > 0) return;
     redisconn__tokens_free(a->tokens);
     free(a);
-}
-
-/* Logs the outcome, then answers pRPC style (see the file comment). */
-static void finish(redisconn__admin *a, redisconn_request *req, const char *who, int http, int code,
-                   const char *outcome)
-{
-    char num[16];
-    redisconn__logger_log(&a->log, REDISCONN_LOG_WARNING, "admin: %s called by %s: %s", METHOD, who,
-                          outcome);
-    snprintf(num, sizeof(num), "%d", code);
-    redisconn_request_set_header(req, "X-Prpc-Grpc-Code", num);
-    if (code == GRPC_OK)
-        redisconn_request_reply(req, 200, "application/json", "{}", 2);
-    else
-        redisconn_request_replyf(req, http, "%s\n", outcome);
 }
 
 /* The token of an "Authorization: Bearer <token>" header, or NULL. */
@@ -90,80 +73,124 @@ static const char *bearer_token(const char *header, size_t *len)
     return n > 0 ? header : NULL;
 }
 
-/* 1 for an empty body or "{}" (blanks allowed around and inside). */
-static int empty_message(const char *body, size_t len)
+/* The pool's outcome as the Go server reports it (see the file comment). */
+static void reply_failure(const admin_call *c, int status, const redisReply *reply)
 {
-    size_t i = 0;
-    const char *expect = "{}";
-    for (; i < len; i++) {
-        if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') continue;
-        if (*expect == '\0' || body[i] != *expect) return 0;
-        expect++;
+    char msg[512];
+    int code = REDISCONN__GRPC_INVALID_ARGUMENT;
+    if (status == REDISCONN_OK) {
+        snprintf(msg, sizeof(msg), "\"FLUSHALL\" command failed: %s",
+                 reply->str ? reply->str : "error reply");
+    } else if (status == REDISCONN_ERR_IO || status == REDISCONN_ERR_TIMEOUT ||
+               status == REDISCONN_ERR_PROTOCOL) {
+        snprintf(msg, sizeof(msg), "\"FLUSHALL\" command failed: %s", redisconn_strerror(status));
+    } else if (status == REDISCONN_ERR_DEADLINE || status == REDISCONN_ERR_CANCELED) {
+        code = status == REDISCONN_ERR_DEADLINE ? REDISCONN__GRPC_DEADLINE_EXCEEDED
+                                                : REDISCONN__GRPC_CANCELED;
+        snprintf(msg, sizeof(msg), "%s",
+                 code == REDISCONN__GRPC_CANCELED ? "canceled" : "deadline exceeded");
+    } else {
+        code = REDISCONN__GRPC_INTERNAL;
+        snprintf(msg, sizeof(msg), "failed to get redis connection: %s",
+                 redisconn_strerror(status));
     }
-    return expect[0] == '\0' || expect[0] == '{';
+    redisconn__prpc_reply_error(c->req, &c->admin->log, code, 0, msg);
 }
 
-/* FLUSHALL ASYNC answered (or failed): log, answer, forget the call. */
+/* FLUSHALL answered (or failed): answer, forget the call. */
 static void on_flushed(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     admin_call *c = privdata;
-    char msg[512];
     (void)conn;
-    if (status != REDISCONN_OK) {
-        snprintf(msg, sizeof(msg), "Internal: %s", redisconn_strerror(status));
-        finish(c->admin, c->req, c->who, 500, GRPC_INTERNAL, msg);
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(msg, sizeof(msg), "InvalidArgument: Redis: %s", reply->str ? reply->str : "?");
-        finish(c->admin, c->req, c->who, 400, GRPC_INVALID_ARGUMENT, msg);
-    } else {
-        finish(c->admin, c->req, c->who, 200, GRPC_OK, "OK: FLUSHALL ASYNC started");
-    }
+    if (status == REDISCONN_OK && reply->type != REDIS_REPLY_ERROR)
+        redisconn__prpc_reply_empty(c->req, c->fmt);
+    else
+        reply_failure(c, status, reply);
     redisconn__admin_release(c->admin);
     free(c);
 }
 
-/* An administrator's call: FLUSHALL ASYNC on the pool of the request. */
-static void flush_all(redisconn__admin *a, redisconn_request *req, const char *who)
+/* An administrator's call: FLUSHALL [ASYNC] on the pool of the request. */
+static void flush_all(redisconn__admin *a, redisconn_request *req, int fmt, int async)
 {
     admin_call *c = calloc(1, sizeof(*c));
     int rc = REDISCONN_ERR_NOMEM;
-    char msg[256];
     if (c != NULL) {
         c->admin = a;
         c->req = req;
-        c->who = who;
+        c->fmt = fmt;
         a->refs++;
-        rc = redisconn_ctx_command(redisconn_request_ctx(req), on_flushed, c, "FLUSHALL ASYNC");
-        if (rc != REDISCONN_OK) {
-            a->refs--;
-            free(c);
-        }
+        rc = redisconn_ctx_command(redisconn_request_ctx(req), on_flushed, c,
+                                   async ? "FLUSHALL ASYNC" : "FLUSHALL");
+        if (rc == REDISCONN_OK) return;
+        a->refs--;
+        reply_failure(c, rc, NULL);
+        free(c);
+        return;
     }
-    if (rc == REDISCONN_OK) return;
-    snprintf(msg, sizeof(msg), "Internal: %s", redisconn_strerror(rc));
-    finish(a, req, who, 500, GRPC_INTERNAL, msg);
+    redisconn__prpc_reply_error(req, &a->log, REDISCONN__GRPC_INTERNAL, 0,
+                                "failed to get redis connection: out of memory");
 }
 
-/* The handler: who is calling, may they, then the work. */
-static void on_flush_all_async(redisconn_request *req, void *arg)
+/* Steps 1 and 2 of the file comment: 0 with the encoding and the request,
+ * or -1 once answered. */
+static int read_request(redisconn__admin *a, redisconn_request *req, int *fmt, int *async)
+{
+    redisconn__prpc_error e;
+    char err[256];
+    int in_fmt;
+    size_t len = 0;
+    const void *body = redisconn_request_body(req, &len);
+    if (redisconn__prpc_response_format(redisconn_request_header(req, "Accept"), fmt, &e) != 0 ||
+        redisconn__prpc_request_format(redisconn_request_header(req, "Content-Type"), &in_fmt,
+                                       &e) != 0) {
+        redisconn__prpc_reply_error(req, &a->log, REDISCONN__GRPC_INVALID_ARGUMENT, e.http, e.msg);
+        return -1;
+    }
+    if (redisconn__adminpb_decode_flush_all(in_fmt, body, len, async, err, sizeof(err)) != 0) {
+        redisconn__prpc_reply_error(req, &a->log, REDISCONN__GRPC_INVALID_ARGUMENT, 400, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* POST /prpc/server.redisconn.Admin/FlushAll. */
+static void on_flush_all(redisconn_request *req, void *arg)
 {
     redisconn__admin *a = arg;
-    size_t len = 0, body_len = 0;
-    const char *token = bearer_token(redisconn_request_header(req, "Authorization"), &len);
-    const redisconn__identity *id = redisconn__tokens_lookup(a->tokens, token, len);
-    const void *body = redisconn_request_body(req, &body_len);
-    if (id == NULL) {
-        finish(a, req, token ? "anonymous (unknown token)" : "anonymous (no bearer token)", 403,
-               GRPC_PERMISSION_DENIED, "PermissionDenied: only administrators may flush Redis");
-    } else if (!redisconn__identity_in_group(id, REDISCONN_ADMIN_GROUP)) {
-        finish(a, req, id->name, 403, GRPC_PERMISSION_DENIED,
-               "PermissionDenied: only administrators may flush Redis");
-    } else if (!empty_message(body, body_len)) {
-        finish(a, req, id->name, 400, GRPC_INVALID_ARGUMENT,
-               "InvalidArgument: the request must be the empty message {}");
-    } else {
-        flush_all(a, req, id->name);
+    size_t len = 0;
+    int fmt, async;
+    const char *token;
+    const redisconn__identity *id;
+    if (read_request(a, req, &fmt, &async) != 0) return;
+    token = bearer_token(redisconn_request_header(req, "Authorization"), &len);
+    id = redisconn__tokens_lookup(a->tokens, token, len);
+    if (id == NULL || !redisconn__identity_in_group(id, REDISCONN_ADMIN_GROUP)) {
+        redisconn__logger_log(&a->log, REDISCONN_LOG_WARNING,
+                              "Redis admin: \"%s\"%s is not an admin: FlushAll refused",
+                              id ? id->name : ANONYMOUS,
+                              id      ? ""
+                              : token ? " (unknown token)"
+                                      : " (no bearer token)");
+        redisconn__prpc_reply_error(req, &a->log, REDISCONN__GRPC_PERMISSION_DENIED, 0,
+                                    "not an admin");
+        return;
     }
+    redisconn__logger_log(&a->log, REDISCONN_LOG_WARNING, "Redis admin: \"%s\" is calling \"%s\"",
+                          id->name, "FLUSHALL");
+    flush_all(a, req, fmt, async);
+}
+
+/* POST /prpc/server.redisconn.Admin/<anything else>: pRPC's Unimplemented. */
+static void on_unknown_method(redisconn_request *req, void *arg)
+{
+    redisconn__admin *a = arg;
+    const char *path = redisconn_request_path(req);
+    const char *method = path + strlen(REDISCONN_ADMIN_PRPC_PREFIX);
+    char msg[256];
+    snprintf(msg, sizeof(msg), "method \"%.100s\" in service \"%s\" is not implemented", method,
+             REDISCONN_ADMIN_SERVICE);
+    redisconn__prpc_reply_error(req, &a->log, REDISCONN__GRPC_UNIMPLEMENTED, 0, msg);
 }
 
 /* The identities loaded, or a note that nobody is an administrator. */
@@ -171,14 +198,15 @@ static void log_tokens(const redisconn__admin *a, const char *path)
 {
     if (a->tokens == NULL)
         redisconn__logger_log(&a->log, REDISCONN_LOG_INFO,
-                              "admin: no -admin-tokens-file: nobody may call %s", METHOD);
+                              "admin: no -admin-tokens-file: nobody may call %s",
+                              REDISCONN_ADMIN_SERVICE);
     else
         redisconn__logger_log(&a->log, REDISCONN_LOG_INFO, "admin: %zu identities from \"%s\"",
                               redisconn__tokens_count(a->tokens), path);
 }
 
-/* Tokens first (a bad file keeps nothing), then the route; the state is
- * shared by the route and the module from then on. */
+/* Tokens first (a bad file keeps nothing), then the routes; the state is
+ * shared by the routes and the module from then on. */
 int redisconn__admin_install(redisconn_host *host, const char *tokens_path, redisconn__admin **out)
 {
     char err[512];
@@ -195,8 +223,10 @@ int redisconn__admin_install(redisconn_host *host, const char *tokens_path, redi
             return rc;
         }
     }
-    rc = redisconn_host_route(host, "POST", REDISCONN_ADMIN_FLUSH_ALL_ASYNC_PATH,
-                              on_flush_all_async, a);
+    rc = redisconn_host_route(host, "POST", REDISCONN_ADMIN_FLUSH_ALL_PATH, on_flush_all, a);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_host_route(host, "POST", REDISCONN_ADMIN_PRPC_PREFIX "*", on_unknown_method,
+                                  a);
     if (rc != REDISCONN_OK) {
         redisconn__admin_release(a);
         return rc;

@@ -5,6 +5,7 @@
  * width, so that every comparison reads the same number of bytes.
  */
 #include "server/redis/tokens.h"
+#include "server/redis/secret_file.h"
 #include "redisconn/common.h"
 
 #include <errno.h>
@@ -190,29 +191,6 @@ static int parse_file(redisconn__tokens *t, FILE *f, parse_ctx *p)
     return rc;
 }
 
-/* The descriptor must be a regular file private to its owner. */
-static int check_file(int fd, const parse_ctx *p)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        snprintf(p->err, p->errlen, "cannot stat admin tokens file \"%s\": %s", p->path,
-                 strerror(errno));
-        return REDISCONN_ERR_INVALID;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(p->err, p->errlen, "admin tokens file \"%s\" is not a regular file", p->path);
-        return REDISCONN_ERR_INVALID;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        snprintf(p->err, p->errlen,
-                 "admin tokens file \"%s\" is accessible by group or others (mode %04o): "
-                 "it holds secrets, make it private (chmod 600)",
-                 p->path, (unsigned)(st.st_mode & 07777));
-        return REDISCONN_ERR_INVALID;
-    }
-    return REDISCONN_OK;
-}
-
 /* Open, check the descriptor, parse; nothing is kept on failure. */
 int redisconn__tokens_load(const char *path, redisconn__tokens **out, char *err, size_t errlen)
 {
@@ -220,16 +198,9 @@ int redisconn__tokens_load(const char *path, redisconn__tokens **out, char *err,
     parse_ctx p = {path, 0, err, errlen};
     redisconn__tokens *t;
     FILE *f;
-    int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int rc, fd = redisconn__secret_file_open(path, "admin tokens file", err, errlen);
     *out = NULL;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open admin tokens file \"%s\": %s", path, strerror(errno));
-        return REDISCONN_ERR_INVALID;
-    }
-    if ((rc = check_file(fd, &p)) != REDISCONN_OK) {
-        close(fd);
-        return rc;
-    }
+    if (fd < 0) return REDISCONN_ERR_INVALID;
     if ((t = calloc(1, sizeof(*t))) == NULL || (f = fdopen(fd, "r")) == NULL) {
         free(t);
         close(fd);

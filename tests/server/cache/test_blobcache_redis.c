@@ -58,14 +58,14 @@ Test(blobcache_redis, keys_carry_the_namespace_prefix)
     redisReply *r = side("KEYS %s", "*");
     cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
     cr_assert_eq(r->elements, 1);
-    cr_assert_str_eq(r->element[0]->str, "redisconn.blobcache.ns:k");
+    cr_assert_str_eq(r->element[0]->str, "luci.blobcache.ns:k");
     freeReplyObject(r);
 }
 
 Test(blobcache_redis, set_without_ttl_never_expires)
 {
     cr_assert_eq(rt_cache_sets(env.base, cache, "k", "v", 0), REDISCONN_OK);
-    redisReply *r = side("PTTL %s", "redisconn.blobcache.ns:k");
+    redisReply *r = side("PTTL %s", "luci.blobcache.ns:k");
     cr_assert_eq(r->integer, -1, "no expiry expected, PTTL %lld", r->integer);
     freeReplyObject(r);
 }
@@ -73,7 +73,7 @@ Test(blobcache_redis, set_without_ttl_never_expires)
 Test(blobcache_redis, set_with_ttl_sets_the_expiry_in_milliseconds)
 {
     cr_assert_eq(rt_cache_sets(env.base, cache, "k", "v", 60000), REDISCONN_OK);
-    redisReply *r = side("PTTL %s", "redisconn.blobcache.ns:k");
+    redisReply *r = side("PTTL %s", "luci.blobcache.ns:k");
     cr_assert_gt(r->integer, 0);
     cr_assert_leq(r->integer, 60000);
     freeReplyObject(r);
@@ -97,7 +97,7 @@ Test(blobcache_redis, binary_keys_and_values_keep_their_nul_bytes)
     cr_assert_eq(rt_cache_get(env.base, cache, key, 3, &g), REDISCONN_OK);
     cr_assert_eq(g.len, 5);
     cr_assert_eq(memcmp(g.value, val, 5), 0);
-    static const char stored[] = "redisconn.blobcache.ns:b\0k";
+    static const char stored[] = "luci.blobcache.ns:b\0k";
     redisReply *r = rt_cmd(env.srv, "STRLEN %b", stored, sizeof(stored) - 1);
     cr_assert_eq(r->integer, 5, "the key must keep its NUL too");
     freeReplyObject(r);
@@ -180,7 +180,7 @@ Test(blobcache_redis, get_on_a_connection_killed_meanwhile_is_an_error_not_a_mis
 Test(blobcache_redis, error_reply_is_reported_as_reply_error)
 {
     rt_get g;
-    redisReply *r = side("LPUSH %s x", "redisconn.blobcache.ns:list");
+    redisReply *r = side("LPUSH %s x", "luci.blobcache.ns:list");
     freeReplyObject(r);
     cr_assert_eq(rt_cache_gets(env.base, cache, "list", &g), REDISCONN_ERR_REPLY);
 }

@@ -124,7 +124,7 @@ Test(cache_routes, with_redis_the_value_is_stored_in_redis)
     redisReply *r;
     start(1);
     put("/cache/greeting", "hi");
-    r = rt_cmd(http_env.redis, "GET %s", "redisconn.blobcache." HELLO_CACHE_NAMESPACE ":greeting");
+    r = rt_cmd(http_env.redis, "GET %s", "luci.blobcache." HELLO_CACHE_NAMESPACE ":greeting");
     cr_assert_not_null(r);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert_str_eq(r->str, "hi");

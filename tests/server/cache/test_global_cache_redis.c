@@ -2,7 +2,7 @@
 /* test_global_cache_redis.c — the global blob cache when the Redis module
  * is configured, in a server running in this process against a real
  * redis-server: Redis shadows the server's default, entries live under
- * "redisconn.blobcache.<namespace>:", and get / set through a context give
+ * "luci.blobcache.<namespace>:", and get / set through a context give
  * hits, misses, TTL expiry, binary values, isolated namespaces, errors (not
  * misses) when Redis is down, and the context's error at once when it ends
  * while Redis stalls. */
@@ -44,7 +44,7 @@ Test(global_cache_redis, set_stores_under_the_prefixed_key)
 {
     redisReply *r;
     cr_assert_eq(rt_ctx_cache_set(http_env.base, ctx, "ns", "k", 1, "value", 5, 0), REDISCONN_OK);
-    r = rt_cmd(http_env.redis, "GET %s", "redisconn.blobcache.ns:k");
+    r = rt_cmd(http_env.redis, "GET %s", "luci.blobcache.ns:k");
     cr_assert_not_null(r);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert_str_eq(r->str, "value");

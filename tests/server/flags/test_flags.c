@@ -248,18 +248,81 @@ Test(flags, bad_number_is_an_error_naming_the_flag)
     cr_assert_eq(PARSE("-redis-db=12abc"), REDISCONN_ERR_INVALID);
 }
 
-Test(flags, help_prints_every_flag_with_type_and_default)
+Test(flags, help_prints_every_flag_in_go_print_defaults_layout)
 {
-    const char *u;
     cr_assert_eq(PARSE("-help"), REDISCONN_FLAGS_HELP);
-    u = printed();
-    cr_assert(strstr(u, "Usage of prog:\n") == u, "%s", u);
-    cr_assert(strstr(u, "  -redis-addr string\n    \tRedis server (default \"\")\n") != NULL, "%s",
-              u);
-    cr_assert(strstr(u, "  -redis-db int\n    \tlogical DB (default 0)\n") != NULL, "%s", u);
-    cr_assert(strstr(u, "  -timeout duration\n    \thow long (default 30s)\n") != NULL, "%s", u);
-    cr_assert(strstr(u, "  -v bool\n    \tverbose (default false)\n") != NULL, "%s", u);
-    cr_assert_lt(strstr(u, "-redis-addr"), strstr(u, "-redis-db"), "sorted by name");
+    /* What Go's flag.PrintDefaults prints for the same four flags (a
+     * one-letter bool keeps its usage on its line; zero defaults omitted). */
+    cr_assert_str_eq(printed(), "Usage of prog:\n"
+                                "  -redis-addr string\n    \tRedis server\n"
+                                "  -redis-db int\n    \tlogical DB\n"
+                                "  -timeout duration\n    \thow long (default 30s)\n"
+                                "  -v\tverbose\n");
+}
+
+/* The usage of a fresh set holding one flag registered by `reg`. */
+static const char *usage_of(int (*reg)(redisconn_flagset *))
+{
+    redisconn_flagset *one = redisconn_flags_new("one");
+    cr_assert_eq(reg(one), REDISCONN_OK);
+    redisconn_flags_usage(one, out);
+    redisconn_flags_free(one);
+    return printed();
+}
+
+static const char *s_target;
+static int i_target, b_target;
+static int64_t d_target;
+
+static int reg_quoted(redisconn_flagset *one)
+{
+    return redisconn_flags_string(one, "addr", &s_target, "a\"b\\c\td", "where");
+}
+static int reg_backquoted(redisconn_flagset *one)
+{
+    return redisconn_flags_string(one, "tokens", &s_target, "", "read `path` for tokens");
+}
+static int reg_long_bool_true(redisconn_flagset *one)
+{
+    return redisconn_flags_bool(one, "verbose", &b_target, 1, "talk\nmore");
+}
+static int reg_nonzero_int(redisconn_flagset *one)
+{
+    return redisconn_flags_int(one, "n", &i_target, 7, "count");
+}
+static int reg_zero_duration(redisconn_flagset *one)
+{
+    return redisconn_flags_duration(one, "wait", &d_target, 0, "how long");
+}
+
+Test(flags, string_default_is_quoted_like_go_percent_q)
+{
+    cr_assert_str_eq(usage_of(reg_quoted),
+                     "Usage of one:\n  -addr string\n    \twhere (default \"a\\\"b\\\\c\\td\")\n");
+}
+
+Test(flags, backquoted_word_names_the_value)
+{
+    cr_assert_str_eq(usage_of(reg_backquoted),
+                     "Usage of one:\n  -tokens path\n    \tread path for tokens\n");
+}
+
+Test(flags, long_bool_has_its_usage_on_the_next_line_and_newlines_are_indented)
+{
+    cr_assert_str_eq(usage_of(reg_long_bool_true),
+                     "Usage of one:\n  -verbose\n    \ttalk\n    \tmore (default true)\n");
+}
+
+Test(flags, one_letter_flag_with_a_type_goes_on_the_next_line)
+{
+    cr_assert_str_eq(usage_of(reg_nonzero_int),
+                     "Usage of one:\n  -n int\n    \tcount (default 7)\n");
+}
+
+Test(flags, zero_duration_default_is_not_printed)
+{
+    cr_assert_str_eq(usage_of(reg_zero_duration),
+                     "Usage of one:\n  -wait duration\n    \thow long\n");
 }
 
 Test(flags, h_is_help_too)

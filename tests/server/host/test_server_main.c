@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_server_main.c — redisconn_server_main() as a program, in a forked
  * child: serving, SIGTERM / SIGINT (in-flight request completed, cleanups
- * run, exit code 0), the Redis module from flags end to end, and the exit
- * codes of bad flags, -help, failing init and failing modules. */
+ * run, exit code 0), the Redis module from flags end to end (with a
+ * password from a file or $REDIS_PASSWORD against a requirepass Redis: in
+ * neither argv nor the log), the exit codes of bad flags, -help, failing
+ * init and failing modules, and the server log's line format. */
 #include <criterion/criterion.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -305,8 +309,9 @@ Test(server_main, failing_module_exits_1_naming_the_module)
     static const char *args[] = {"-redis-addr", "no-port", NULL};
     struct child c;
     cr_assert_eq(rt_wait_exit(spawn(&c, args), 10000), 1);
-    cr_assert(strstr(file_text(out_path), "module \"redisconn\" failed to initialize"), "%s",
-              file_text(out_path));
+    cr_assert(strstr(file_text(out_path),
+                     "module \"go.chromium.org/luci/server/redisconn\" failed to initialize"),
+              "%s", file_text(out_path));
     cr_assert_str_eq(file_text(trace_path), "", "marker depends on redisconn: never initialized");
 }
 
@@ -321,4 +326,93 @@ Test(server_main, port_in_use_exits_1)
     cr_assert(strstr(file_text(out_path), "cannot listen on 127.0.0.1:"), "%s",
               file_text(out_path));
     rt_srv_env_fini(&env);
+}
+
+/* Every line of the child's output is a log line of the server log:
+ * "<RFC 3339 UTC timestamp> <LEVEL> ...". (Lines of a sanitizer's runtime,
+ * "==<pid>==...", are not the server's: under ASan the child may print them.) */
+static void expect_log_lines_timestamped(const char *text)
+{
+    regex_t re;
+    char line[1024], bad[1024] = "";
+    int lines = 0;
+    cr_assert_eq(regcomp(&re,
+                         "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                         "(DEBUG|INFO|WARNING|ERROR) redisconn: ",
+                         REG_EXTENDED | REG_NOSUB),
+                 0);
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(line, sizeof(line), "%.*s", (int)n, p);
+        p += n + (nl ? 1 : 0);
+        if (strncmp(line, "==", 2) == 0) continue;
+        if (regexec(&re, line, 0, NULL, 0) != 0 && bad[0] == '\0')
+            snprintf(bad, sizeof(bad), "%s", line);
+        lines++;
+    }
+    regfree(&re);
+    cr_assert_str_eq(bad, "", "not a server log line: %s", bad);
+    cr_assert_geq(lines, 2, "%s", text);
+}
+
+Test(server_main, log_lines_start_with_an_rfc3339_utc_timestamp_and_the_level)
+{
+    struct child c;
+    pid_t pid = spawn(&c, NULL);
+    cr_assert(rt_http_wait_ready(port, 10000), "server not up: %s", file_text(out_path));
+    kill(pid, SIGTERM);
+    cr_assert_eq(rt_wait_exit(pid, 10000), 0);
+    expect_log_lines_timestamped(file_text(out_path));
+}
+
+#define SECRET "pw-5d1f0c7a9e3b"
+
+/* A requirepass redis-server, and a child serving counts from it with
+ * `args` (after -redis-addr); asserts one count, that neither the child's
+ * command line nor its log holds the password, then stops everything. */
+static void expect_counts_with_password(const char *const *args)
+{
+    static const char *all[8];
+    rt_server_opts so = {.requirepass = SECRET};
+    rt_server *redis = rt_server_start(&so);
+    char cmdline[4096], path[64];
+    long n;
+    struct child c;
+    pid_t pid;
+    rt_http *h;
+    all[0] = "-redis-addr";
+    all[1] = redis->addr;
+    for (size_t i = 0; i < 5 && args[i]; i++)
+        all[2 + i] = args[i];
+    pid = spawn(&c, all);
+    cr_assert(rt_http_wait_ready(port, 10000), "server not up: %s", file_text(out_path));
+    h = rt_http_get(port, "/", 5000);
+    cr_assert_eq(h->status, 200, "%d %s", h->status, h->body);
+    cr_assert_str_eq(h->body, "count=1\n");
+    rt_http_free(h);
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    n = rt_read_file(path, cmdline, sizeof(cmdline));
+    cr_assert_gt(n, 0);
+    cr_assert_null(memmem(cmdline, (size_t)n, SECRET, strlen(SECRET)), "password in argv");
+    kill(pid, SIGTERM);
+    cr_assert_eq(rt_wait_exit(pid, 10000), 0);
+    cr_assert_null(strstr(file_text(out_path), SECRET), "password in the log");
+    rt_server_free(redis);
+}
+
+Test(server_main, password_file_authenticates_against_requirepass_redis)
+{
+    static char pw[512];
+    static const char *args[] = {"-redis-password-file", pw, NULL};
+    rt_write_temp_file(pw, sizeof(pw), SECRET "\n", 0600);
+    expect_counts_with_password(args);
+    unlink(pw);
+}
+
+Test(server_main, redis_password_env_authenticates_against_requirepass_redis)
+{
+    static const char *args[] = {NULL};
+    cr_assert_eq(setenv("REDIS_PASSWORD", SECRET, 1), 0); /* inherited by the child */
+    expect_counts_with_password(args);
 }

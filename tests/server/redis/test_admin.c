@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test_admin.c — POST /prpc/redisconn.Admin/FlushAllAsync on a server running
- * in this process with the Redis module, against a real redis-server, over
- * real HTTP: who may call it (bearer tokens from the token file, group
- * "administrators"), the pRPC answers (status, X-Prpc-Grpc-Code, body),
- * that Redis is flushed only for administrators, the token file checks that
- * abort startup, and the audit log (identity, outcome, never a token). */
+/* test_admin.c — the Go package's admin service over pRPC,
+ * POST /prpc/server.redisconn.Admin/FlushAll, on a server running in this
+ * process with the Redis module, against a real redis-server, over real
+ * HTTP: who may call it (bearer tokens from the token file, group
+ * "administrators"), the request in JSON and in binary protobuf (bytes made
+ * by Debian's protoc, fixtures/), pRPC's answers (HTTP status,
+ * X-Prpc-Grpc-Code, Content-Type, the )]}' prefix, error bodies), FLUSHALL
+ * ASYNC versus FLUSHALL as Redis saw them (SLOWLOG), that Redis is flushed
+ * only for administrators, the token file checks that abort startup, and
+ * the audit log (the Go line, never a token). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,10 +22,12 @@
 #define USER  "usr-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
 #define BOGUS "bogus-00000000000000000000000000000"
 #define TOKENS                                                                                     \
-    "# identities of the admin endpoint\n"                                                         \
+    "# identities of the admin service\n"                                                          \
     "\n"                                                                                           \
     "   # an indented comment\n" ADMIN " root administrators,ops\n" USER " alice ops\r\n"
-#define PATH "/prpc/redisconn.Admin/FlushAllAsync"
+#define PATH   "/prpc/server.redisconn.Admin/FlushAll"
+#define JSON   "Content-Type: application/json\r\nAccept: application/json\r\n"
+#define BINARY "Content-Type: application/prpc; encoding=binary\r\n"
 
 static char tokens_path[512];
 
@@ -27,6 +35,7 @@ static void setup(void)
 {
     given_http_env_with_redis();
     freeReplyObject(rt_cmd(http_env.redis, "MSET a 1 b 2 c 3"));
+    freeReplyObject(rt_cmd(http_env.redis, "CONFIG SET slowlog-log-slower-than 0"));
 }
 
 static void teardown(void)
@@ -53,19 +62,57 @@ static void start(void)
     cr_assert_eq(rc, REDISCONN_OK, "%s", redisconn_server_error(http_env.srv));
 }
 
-/* POSTs `body` with `token` as bearer (NULL: no Authorization header) and
- * asserts the HTTP status and the gRPC code. */
-static rt_http *call(const char *token, const char *body, int http, const char *code)
+/* POSTs `len` bytes of `body` with `token` as bearer (NULL: none) and the
+ * header lines `headers`; asserts the HTTP status, the gRPC code and
+ * pRPC's nosniff header. */
+static rt_http *post(const char *path, const char *token, const char *headers, const void *body,
+                     size_t len, int http, const char *code)
 {
-    char headers[512], got[16];
+    char all[1024], got[64];
     rt_http *h;
-    headers[0] = '\0';
-    if (token != NULL) snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
-    h = rt_srv_fetch_raw(&http_env, "POST", PATH, headers, body, strlen(body));
+    snprintf(all, sizeof(all), "%s%s%s%s", headers, token ? "Authorization: Bearer " : "",
+             token ? token : "", token ? "\r\n" : "");
+    h = rt_srv_fetch_raw(&http_env, "POST", path, all, body, len);
     cr_assert_eq(h->status, http, "%d %s", h->status, h->body);
     cr_assert_not_null(rt_http_header(h, "X-Prpc-Grpc-Code", got, sizeof(got)));
     cr_assert_str_eq(got, code);
+    cr_assert_str_eq(rt_http_header(h, "X-Content-Type-Options", got, sizeof(got)), "nosniff");
     return h;
+}
+
+/* A JSON call of FlushAll. */
+static rt_http *call(const char *token, const char *body, int http, const char *code)
+{
+    return post(PATH, token, JSON, body, strlen(body), http, code);
+}
+
+/* The bytes of fixtures/<name> into `buf`; returns their count. */
+static size_t fixture(const char *name, unsigned char *buf, size_t len)
+{
+    char path[1024];
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "%s/%s", REDISCONN_ADMIN_FIXTURES, name);
+    cr_assert_not_null(f = fopen(path, "rb"), "%s", path);
+    n = fread(buf, 1, len, f);
+    fclose(f);
+    return n;
+}
+
+/* The FLUSHALL commands Redis ran, as "FLUSHALL" / "FLUSHALL ASYNC" lines. */
+static const char *flushes_seen(void)
+{
+    static char seen[512];
+    redisReply *r = rt_cmd(http_env.redis, "SLOWLOG GET 1000");
+    seen[0] = '\0';
+    cr_assert_not_null(r);
+    for (size_t i = r->elements; i-- > 0;) {
+        redisReply *args = r->element[i]->element[3];
+        if (strcasecmp(args->element[0]->str, "FLUSHALL") != 0) continue;
+        strcat(seen, args->elements > 1 ? "FLUSHALL ASYNC\n" : "FLUSHALL\n");
+    }
+    freeReplyObject(r);
+    return seen;
 }
 
 static long long dbsize(void)
@@ -92,10 +139,13 @@ static void expect_keys_kept(void)
     cr_assert_eq(dbsize(), 3, "Redis was flushed");
 }
 
-Test(admin, no_authorization_header_is_403_permission_denied)
+Test(admin, no_authorization_header_is_403_not_an_admin)
 {
+    rt_http *h;
     start();
-    rt_http_free(call(NULL, "{}", 403, "7"));
+    h = call(NULL, "{\"async\": true}", 403, "7");
+    cr_assert_str_eq(h->body, "not an admin\n");
+    rt_http_free(h);
     expect_keys_kept();
 }
 
@@ -106,80 +156,175 @@ Test(admin, unknown_token_is_403_permission_denied)
     expect_keys_kept();
 }
 
-Test(admin, non_admin_token_is_403_permission_denied)
+Test(admin, non_admin_token_is_403_and_redis_is_untouched)
 {
     start();
-    rt_http_free(call(USER, "{}", 403, "7"));
-}
-
-Test(admin, non_admin_token_does_not_flush_redis)
-{
-    start();
-    rt_http_free(call(USER, "{}", 403, "7"));
+    rt_http_free(call(USER, "{\"async\": true}", 403, "7"));
     expect_keys_kept();
+    cr_assert_str_eq(flushes_seen(), "");
 }
 
 Test(admin, basic_credentials_are_not_a_bearer_token)
 {
-    rt_http *h;
     start();
-    h = rt_srv_fetch_raw(&http_env, "POST", PATH, "Authorization: Basic " ADMIN "\r\n", "{}", 2);
-    cr_assert_eq(h->status, 403);
-    rt_http_free(h);
+    rt_http_free(post(PATH, NULL, JSON "Authorization: Basic " ADMIN "\r\n", "{}", 2, 403, "7"));
     expect_keys_kept();
 }
 
-Test(admin, admin_token_answers_the_empty_message)
+Test(admin, json_async_true_answers_the_prefixed_empty_message_and_runs_flushall_async)
 {
     char ctype[64];
     rt_http *h;
     start();
-    h = call(ADMIN, "{}", 200, "0");
+    h = call(ADMIN, "{\"async\": true}", 200, "0");
     cr_assert_str_eq(rt_http_header(h, "Content-Type", ctype, sizeof(ctype)), "application/json");
-    cr_assert_str_eq(h->body, "{}");
+    cr_assert_str_eq(h->body, ")]}'\n{}\n");
     rt_http_free(h);
+    cr_assert(rt_loop_until_pred(http_env.base, db_empty, NULL, 2000), "keys left: %lld", dbsize());
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL ASYNC\n");
 }
 
-Test(admin, admin_token_flushes_redis)
+Test(admin, json_async_false_runs_flushall)
+{
+    start();
+    rt_http_free(call(ADMIN, "{\"async\": false}", 200, "0"));
+    cr_assert_eq(dbsize(), 0);
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL\n");
+}
+
+Test(admin, json_empty_object_runs_flushall)
 {
     start();
     rt_http_free(call(ADMIN, "{}", 200, "0"));
-    cr_assert(rt_loop_until_pred(http_env.base, db_empty, NULL, 2000), "keys left: %lld", dbsize());
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL\n");
 }
 
-Test(admin, empty_body_is_the_empty_message)
+Test(admin, protoc_encoded_async_true_runs_flushall_async_and_answers_binary)
 {
+    unsigned char body[64];
+    char ctype[64];
+    size_t n = fixture("async_true.bin", body, sizeof(body));
+    rt_http *h;
     start();
-    rt_http_free(call(ADMIN, "", 200, "0"));
+    h = post(PATH, ADMIN, BINARY, body, n, 200, "0");
+    cr_assert_str_eq(rt_http_header(h, "Content-Type", ctype, sizeof(ctype)),
+                     "application/prpc; encoding=binary");
+    cr_assert_eq(h->body_len, 0, "google.protobuf.Empty is no bytes");
+    rt_http_free(h);
     cr_assert(rt_loop_until_pred(http_env.base, db_empty, NULL, 2000));
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL ASYNC\n");
 }
 
-Test(admin, other_message_is_400_invalid_argument)
+Test(admin, protoc_encoded_async_false_runs_flushall)
 {
+    unsigned char body[64];
+    size_t n = fixture("async_false.bin", body, sizeof(body));
     start();
-    rt_http_free(call(ADMIN, "{\"async\": false}", 400, "3"));
+    rt_http_free(post(PATH, ADMIN, BINARY, body, n, 200, "0"));
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL\n");
 }
 
-Test(admin, other_message_does_not_flush_redis)
+Test(admin, protoc_encoded_later_message_with_unknown_fields_is_accepted)
+{
+    unsigned char body[256];
+    size_t n = fixture("future_async_true.bin", body, sizeof(body));
+    start();
+    rt_http_free(post(PATH, ADMIN, BINARY, body, n, 200, "0"));
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL ASYNC\n");
+}
+
+Test(admin, no_content_type_is_binary_and_no_accept_answers_binary)
+{
+    static const unsigned char body[] = {0x08, 0x01};
+    char ctype[64];
+    rt_http *h;
+    start();
+    h = post(PATH, ADMIN, "", body, sizeof(body), 200, "0");
+    cr_assert_str_eq(rt_http_header(h, "Content-Type", ctype, sizeof(ctype)),
+                     "application/prpc; encoding=binary");
+    rt_http_free(h);
+    cr_assert_str_eq(flushes_seen(), "FLUSHALL ASYNC\n");
+}
+
+Test(admin, binary_request_with_json_accept_answers_json)
+{
+    static const unsigned char body[] = {0x08, 0x00};
+    rt_http *h;
+    start();
+    h = post(PATH, ADMIN, BINARY "Accept: application/json\r\n", body, sizeof(body), 200, "0");
+    cr_assert_str_eq(h->body, ")]}'\n{}\n");
+    rt_http_free(h);
+}
+
+Test(admin, unsupported_content_type_is_415_and_redis_is_untouched)
 {
     start();
-    rt_http_free(call(ADMIN, "{\"async\": false}", 400, "3"));
+    rt_http_free(post(PATH, ADMIN, "Content-Type: text/xml\r\n", "<x/>", 4, 415, "3"));
     expect_keys_kept();
 }
 
-Test(admin, redis_error_reply_is_400_invalid_argument)
+Test(admin, unsupported_accept_is_406)
 {
+    start();
+    rt_http_free(post(PATH, ADMIN, "Accept: text/html\r\n", "", 0, 406, "3"));
+    expect_keys_kept();
+}
+
+Test(admin, undecodable_body_is_400_invalid_argument)
+{
+    rt_http *h;
+    start();
+    h = call(ADMIN, "{\"async\": \"yes\"}", 400, "3");
+    cr_assert(strncmp(h->body, "could not decode body: ", 23) == 0, "%s", h->body);
+    rt_http_free(h);
+    expect_keys_kept();
+}
+
+Test(admin, redis_error_reply_is_400_with_the_go_message)
+{
+    rt_http *h;
     freeReplyObject(rt_cmd(http_env.redis, "ACL SETUSER default -flushall"));
     start();
-    rt_http_free(call(ADMIN, "{}", 400, "3"));
+    h = call(ADMIN, "{}", 400, "3");
+    cr_assert_str_eq(h->body, "\"FLUSHALL\" command failed: NOPERM this user has no "
+                              "permissions to run the 'flushall' command\n");
+    rt_http_free(h);
     expect_keys_kept();
 }
 
-Test(admin, redis_down_is_500_internal)
+Test(admin, redis_down_is_500_internal_with_the_details_in_the_log_only)
 {
+    rt_http *h;
     start();
     rt_server_stop(http_env.redis);
-    rt_http_free(call(ADMIN, "{}", 500, "13"));
+    h = call(ADMIN, "{}", 500, "13");
+    cr_assert_str_eq(h->body, "Internal Server Error\n");
+    rt_http_free(h);
+    cr_assert(strstr(http_env.log.buf, "[3] prpc: responding with Internal error: failed to get "
+                                       "redis connection: ") != NULL,
+              "%s", http_env.log.buf);
+}
+
+Test(admin, another_method_of_the_service_is_501_unimplemented)
+{
+    start();
+    rt_http_free(
+        post("/prpc/server.redisconn.Admin/FlushAllAsync", ADMIN, JSON, "{}", 2, 501, "12"));
+    cr_assert(strstr(http_env.log.buf, "method \"FlushAllAsync\" in service "
+                                       "\"server.redisconn.Admin\" is not implemented") != NULL,
+              "%s", http_env.log.buf);
+    expect_keys_kept();
+}
+
+Test(admin, the_invented_path_is_gone)
+{
+    rt_http *h;
+    start();
+    h = rt_srv_fetch_raw(&http_env, "POST", "/prpc/redisconn.Admin/FlushAllAsync",
+                         "Authorization: Bearer " ADMIN "\r\n", "{}", 2);
+    cr_assert_eq(h->status, 404);
+    rt_http_free(h);
+    expect_keys_kept();
 }
 
 Test(admin, get_is_405)
@@ -198,7 +343,7 @@ Test(admin, without_a_token_file_nobody_is_an_administrator)
     expect_keys_kept();
 }
 
-Test(admin, without_redis_the_endpoint_is_not_served)
+Test(admin, without_redis_the_service_is_not_served)
 {
     rt_http *h;
     http_env.redis_opts.redis_addr = NULL;
@@ -220,7 +365,10 @@ Test(admin, world_readable_token_file_is_a_startup_error)
 {
     const char *err = start_fails(TOKENS, 0644);
     cr_assert(strstr(err, "is accessible by group or others (mode 0644)") != NULL, "%s", err);
-    cr_assert(strstr(err, "module \"redisconn\" failed to initialize") != NULL, "%s", err);
+    cr_assert(
+        strstr(err, "module \"go.chromium.org/luci/server/redisconn\" failed to initialize") !=
+            NULL,
+        "%s", err);
 }
 
 Test(admin, group_readable_token_file_is_a_startup_error)
@@ -257,22 +405,28 @@ static void call_as_everyone(void)
     rt_http_free(call(NULL, "{}", 403, "7"));
     rt_http_free(call(BOGUS, "{}", 403, "7"));
     rt_http_free(call(USER, "{}", 403, "7"));
-    rt_http_free(call(ADMIN, "{}", 200, "0"));
+    rt_http_free(call(ADMIN, "{\"async\": true}", 200, "0"));
 }
 
-Test(admin, every_call_is_logged_as_a_warning_with_identity_and_outcome)
+Test(admin, an_administrators_call_is_logged_as_the_go_server_logs_it)
 {
     call_as_everyone();
-    cr_assert(strstr(http_env.log.buf,
-                     "[2] admin: redisconn.Admin/FlushAllAsync called by anonymous "
-                     "(no bearer token): PermissionDenied") != NULL,
+    cr_assert(strstr(http_env.log.buf, "[2] Redis admin: \"root\" is calling \"FLUSHALL\"\n") !=
+                  NULL,
               "%s", http_env.log.buf);
-    cr_assert(strstr(http_env.log.buf, "called by anonymous (unknown token): PermissionDenied") !=
+}
+
+Test(admin, refused_calls_are_logged_with_the_identity)
+{
+    call_as_everyone();
+    cr_assert(strstr(http_env.log.buf, "[2] Redis admin: \"anonymous:anonymous\" (no bearer "
+                                       "token) is not an admin: FlushAll refused\n") != NULL,
+              "%s", http_env.log.buf);
+    cr_assert(strstr(http_env.log.buf, "\"anonymous:anonymous\" (unknown token) is not an admin") !=
               NULL);
-    cr_assert(strstr(http_env.log.buf, "[2] admin: redisconn.Admin/FlushAllAsync called by alice: "
-                                       "PermissionDenied") != NULL);
+    cr_assert(strstr(http_env.log.buf, "[2] Redis admin: \"alice\" is not an admin") != NULL);
     cr_assert(strstr(http_env.log.buf,
-                     "[2] admin: redisconn.Admin/FlushAllAsync called by root: OK") != NULL);
+                     "[2] prpc: responding with PermissionDenied error: not an admin\n") != NULL);
 }
 
 Test(admin, tokens_never_appear_in_the_log)

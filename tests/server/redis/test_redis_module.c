@@ -56,6 +56,11 @@ static void expect_count(int n)
     rt_http_free(h);
 }
 
+Test(redis_module, name_is_the_go_module_name)
+{
+    cr_assert_str_eq(REDISCONN_MODULE_NAME, "go.chromium.org/luci/server/redisconn");
+}
+
 Test(redis_module, registers_its_name_once)
 {
     mod = redisconn_module_new(NULL);
@@ -152,10 +157,11 @@ Test(redis_module, malformed_address_aborts_startup_naming_the_module)
 {
     opts.redis_addr = "no-port-here";
     cr_assert_eq(start_with(redisconn_module_new(&opts)), REDISCONN_ERR_INVALID);
-    cr_assert_str_eq(redisconn_server_error(http_env.srv),
-                     "module \"redisconn\" failed to initialize: invalid argument: "
-                     "cannot use Redis at \"no-port-here\", db 0: address \"no-port-here\": "
-                     "missing port, expected \"host:port\"");
+    cr_assert_str_eq(
+        redisconn_server_error(http_env.srv),
+        "module \"go.chromium.org/luci/server/redisconn\" failed to initialize: invalid argument: "
+        "cannot use Redis at \"no-port-here\", db 0: address \"no-port-here\": "
+        "missing port, expected \"host:port\"");
 }
 
 Test(redis_module, negative_db_aborts_startup)
@@ -177,11 +183,16 @@ Test(redis_module, options_register_the_seed_flags_and_help_texts)
     rewind(out);
     n = fread(buf, 1, sizeof(buf) - 1, out);
     buf[n] = '\0';
+    /* The Go package's flags print exactly as Go's flag.PrintDefaults does. */
     cr_assert(strstr(buf, "  -redis-addr string\n    \tRedis server to connect to as "
-                          "\"host:port\" (default \"\")\n") != NULL,
+                          "\"host:port\" (optional, Redis calls won't work if not given)\n"
+                          "  -redis-blobcache-prefix string\n") != NULL,
               "%s", buf);
-    cr_assert(strstr(buf, "  -redis-db int\n    \tindex of a logical Redis DB to use by default "
-                          "(default 0)\n") != NULL,
+    cr_assert(strstr(buf, "  -redis-db int\n    \tIndex of a logical Redis DB to use by default "
+                          "(default is 0)\n  -redis-password-file string\n") != NULL,
+              "%s", buf);
+    cr_assert(strstr(buf, "(keys are <prefix><namespace>:<key>) (default \"luci.blobcache.\")\n") !=
+                  NULL,
               "%s", buf);
     fclose(out);
     redisconn_flags_free(fs);
