@@ -61,6 +61,8 @@ static int guard_leave(ev_adapter *e, guard *g)
     return 0;
 }
 
+static void handle_write(ev_adapter *e);
+
 /* Once connected, the owner reads and dispatches (on_readable); before, hiredis
  * finishes the connect. */
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -70,10 +72,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     guard_enter(e, &g);
-    if (e->hooks->on_readable != NULL && (e->ac->c.flags & REDIS_CONNECTED))
-        e->hooks->on_readable(e->owner);
-    else
+    if (e->hooks->on_readable == NULL) {
         redisAsyncHandleRead(e->ac);
+    } else {
+        /* Readable before the connect was seen complete (a server that talks
+         * first, e.g. "max number of clients"): complete it the way a
+         * writable socket would — hiredis must not dispatch the reply. */
+        if (!(e->ac->c.flags & REDIS_CONNECTED)) handle_write(e);
+        if (!g.destroyed && (e->ac->c.flags & REDIS_CONNECTED)) e->hooks->on_readable(e->owner);
+    }
     guard_leave(e, &g);
 }
 
@@ -109,6 +116,9 @@ static void sigpipe_unblock(const sigpipe_guard *sg)
     pthread_sigmask(SIG_SETMASK, &sg->old, NULL);
 }
 
+/* An output buffer up to this size is kept from write to write. */
+enum { OBUF_KEEP = 16 * 1024 };
+
 /* Our own redisBufferWrite: send(2) with MSG_NOSIGNAL, so a peer that went
  * away gives EPIPE, never a signal. Returns 1 when everything was written. */
 static int send_obuf(redisContext *c)
@@ -124,7 +134,11 @@ static int send_obuf(redisContext *c)
         return -1;
     }
     if ((size_t)n == len) {
-        sdsfree(c->obuf);
+        if (sdsalloc(c->obuf) <= OBUF_KEEP) { /* keep the buffer: no regrowth per write */
+            sdsclear(c->obuf);
+            return 1;
+        }
+        sdsfree(c->obuf); /* after a large value: give the memory back */
         c->obuf = sdsempty();
         return c->obuf != NULL ? 1 : -1;
     }

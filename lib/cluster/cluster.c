@@ -150,6 +150,7 @@ static void cluster_free(redisconn_cluster *cl)
     free(cl->seeds);
     redisconn__timer_destroy(&cl->refresh_timer);
     redisconn__defer_destroy(&cl->defer);
+    redisconn__resp_buf_free(&cl->resp);
     free(cl->username);
     free(cl->client_name);
     if (cl->password) {
@@ -232,16 +233,6 @@ redisconn_cluster *redisconn_cluster_new(struct event_base *base, const char *ad
 
 /* ---- commands ------------------------------------------------------------ */
 
-static int submit_formatted(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
-                            void *privdata, char *cmd, int len)
-{
-    int rc;
-    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    rc = redisconn__route_submit(cl, timeout_ms, cb, privdata, cmd, (size_t)len);
-    redisFreeCommand(cmd);
-    return rc;
-}
-
 static int check(const redisconn_cluster *cl, int64_t timeout_ms)
 {
     if (cl == NULL || timeout_ms < 0) return REDISCONN_ERR_INVALID;
@@ -251,11 +242,14 @@ static int check(const redisconn_cluster *cl, int64_t timeout_ms)
 int redisconn_cluster_commandv(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
                                void *privdata, const char *fmt, va_list ap)
 {
-    char *cmd = NULL;
+    const char *cmd;
+    size_t len;
     int rc = check(cl, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
     if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    return submit_formatted(cl, timeout_ms, cb, privdata, cmd, redisvFormatCommand(&cmd, fmt, ap));
+    rc = redisconn__resp_vformat(&cl->resp, &cmd, &len, fmt, ap);
+    if (rc != REDISCONN_OK) return rc;
+    return redisconn__route_submit(cl, timeout_ms, cb, privdata, cmd, len);
 }
 
 int redisconn_cluster_command(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
@@ -273,14 +267,13 @@ int redisconn_cluster_command_argv(redisconn_cluster *cl, int64_t timeout_ms, re
                                    void *privdata, int argc, const char **argv,
                                    const size_t *argvlen)
 {
-    char *cmd = NULL;
-    int len, rc = check(cl, timeout_ms);
+    const char *cmd;
+    size_t len;
+    int rc = check(cl, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
-    if (argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
-    for (int i = 0; i < argc; i++)
-        if (argv[i] == NULL) return REDISCONN_ERR_INVALID;
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-    return submit_formatted(cl, timeout_ms, cb, privdata, cmd, len);
+    rc = redisconn__resp_argv(&cl->resp, &cmd, &len, argc, argv, argvlen);
+    if (rc != REDISCONN_OK) return rc;
+    return redisconn__route_submit(cl, timeout_ms, cb, privdata, cmd, len);
 }
 
 redisconn_acquire *redisconn_cluster_acquire(redisconn_cluster *cl, const char *key, size_t keylen,
@@ -324,34 +317,31 @@ int redisconn_cluster_broadcast(redisconn_cluster *cl, int64_t timeout_ms,
                                 ...)
 {
     redisconn__cl_bcast *b;
-    char *cmd = NULL;
-    int len, rc = check(cl, timeout_ms);
+    const char *cmd;
+    size_t len;
+    int rc = check(cl, timeout_ms);
     va_list ap;
     if (rc != REDISCONN_OK) return rc;
     if (cb == NULL || fmt == NULL) return REDISCONN_ERR_INVALID;
     if (!cl->have_map) return REDISCONN_ERR_STATE;
+    va_start(ap, fmt);
+    rc = redisconn__resp_vformat(&cl->resp, &cmd, &len, fmt, ap);
+    va_end(ap);
+    if (rc != REDISCONN_OK) return rc;
     b = calloc(1, sizeof(*b));
     if (b == NULL) return REDISCONN_ERR_NOMEM;
-    va_start(ap, fmt);
-    len = redisvFormatCommand(&cmd, fmt, ap);
-    va_end(ap);
-    if (len < 0) {
-        free(b);
-        return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    }
     *b = (redisconn__cl_bcast){.cluster = cl, .cb = cb, .privdata = privdata, .left = 1};
     for (int i = 0; i < cl->nnodes; i++) { /* `left` holds one extra until all are sent */
         redisconn__cl_node *n = cl->nodes[i];
         if (!n->master || !n->in_map || n->closing) continue;
         b->left++;
         b->nodes++;
-        if (redisconn_pool_command_formatted(n->pool, timeout_ms, on_bcast, b, cmd, (size_t)len) !=
+        if (redisconn_pool_command_formatted(n->pool, timeout_ms, on_bcast, b, cmd, len) !=
             REDISCONN_OK) {
             b->left--;
             b->failed++;
         }
     }
-    redisFreeCommand(cmd);
     if (b->nodes == b->failed) { /* nothing was sent: nothing will call back */
         free(b);
         return REDISCONN_ERR_STATE;

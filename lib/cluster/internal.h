@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "redisconn/cluster.h"
+#include "pool/resp.h"
 #include "util/defer.h"
 #include "util/list.h"
 #include "util/timer.h"
@@ -67,6 +68,7 @@ struct redisconn_cluster {
     redisconn__link waiting;        /* requests waiting for a slot map */
     redisconn__defer defer;
     redisconn__defer_item close_item;
+    redisconn__resp_buf resp; /* the RESP encoder's buffer */
     int closing_pools; /* node pools whose close has not completed */
     int requests;      /* commands not yet called back (the close waits for them) */
     redisconn_cluster_stats stats;

@@ -17,13 +17,13 @@
  * function Redis Cluster specifies. */
 static uint16_t crc16(const char *buf, size_t len)
 {
-    uint16_t crc = 0;
+    unsigned crc = 0;
     for (size_t i = 0; i < len; i++) {
-        crc ^= (uint16_t)((uint16_t)(unsigned char)buf[i] << 8);
+        crc ^= (unsigned)(unsigned char)buf[i] << 8;
         for (int b = 0; b < 8; b++)
-            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
+            crc = (crc & 0x8000u) ? ((crc << 1) ^ 0x1021u) & 0xffffu : (crc << 1) & 0xffffu;
     }
-    return crc;
+    return (uint16_t)crc;
 }
 
 int redisconn_cluster_keyslot(const char *key, size_t keylen)

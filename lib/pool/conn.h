@@ -91,6 +91,8 @@ typedef struct redisconn__conn_env {
     const char *password;    /* AUTH password (NULL: no AUTH); never logged */
     const char *client_name; /* CLIENT SETNAME at dial (NULL: none) */
     int tcp_keepalive_s;     /* SO_KEEPALIVE idle seconds on TCP (0: off) */
+    struct redisconn__cmd *free_cmds; /* command records for reuse (conn.c) */
+    unsigned free_cmds_n;
 } redisconn__conn_env;
 
 /*
@@ -176,16 +178,17 @@ struct redisconn_conn {
     unsigned reset_failed : 1;
 
     /* Written by conn.c. */
-    redisconn__link cmds;    /* commands awaiting replies, oldest first */
-    redisconn__link streams; /* (P)SUBSCRIBE records, until the conn is freed */
-    redisconn__link unsubs;  /* (P)UNSUBSCRIBE records awaiting their confirmations */
-    unsigned inflight;       /* CMD_USER / CMD_POOL records not yet answered */
-    unsigned internal;       /* CMD_INTERNAL records not yet called back */
-    unsigned abandoned;      /* CMD_POOL records that timed out, reply still due */
-    unsigned dirty;          /* enum redisconn__conn_dirty */
-    int abort_status;        /* given to pending callbacks when we free the context */
-    unsigned broken : 1;     /* failed or being freed: no more commands */
-    unsigned dead : 1;       /* the dead hook has run */
+    redisconn__link cmds;     /* commands awaiting replies, oldest first */
+    redisconn__link sub_cmds; /* commands sent while subscribed (PING), oldest first */
+    redisconn__link streams;  /* (P)SUBSCRIBE records, until the conn is freed */
+    redisconn__link unsubs;   /* (P)UNSUBSCRIBE records awaiting their confirmations */
+    unsigned inflight;        /* CMD_USER / CMD_POOL records not yet answered */
+    unsigned internal;        /* CMD_INTERNAL records not yet called back */
+    unsigned abandoned;       /* CMD_POOL records that timed out, reply still due */
+    unsigned dirty;           /* enum redisconn__conn_dirty */
+    int abort_status;         /* given to pending callbacks when we free the context */
+    unsigned broken : 1;      /* failed or being freed: no more commands */
+    unsigned dead : 1;        /* the dead hook has run */
     char errstr[160];
     /* Set by dial.c while connecting: asked when the context is gone whether
      * another attempt (the next address) replaces it; 1 = yes, no death. */
@@ -215,10 +218,6 @@ redisconn_conn *redisconn__conn_new(redisconn__conn_env *env, redisconn_pool *ow
  * the connection. */
 void redisconn__conn_free(redisconn_conn *conn);
 
-/* Binds a fresh hiredis context to the connection and the loop. Returns 0, or
- * -1 when out of memory (the caller still owns `ac`). */
-int redisconn__conn_attach(redisconn_conn *conn, redisAsyncContext *ac);
-
 /* Sends a RESP-formatted command (copied) of kind CMD_INTERNAL or CMD_POOL.
  * `deadline_us` 0 = none. Returns REDISCONN_OK (cb fires once, later), or IO
  * / NOMEM and cb never fires. */
@@ -244,8 +243,30 @@ int redisconn__conn_sendf(redisconn_conn *conn, redisconn_reply_cb cb, void *pri
  * the dead hook runs at once. */
 void redisconn__conn_close(redisconn_conn *conn, int abort_status);
 
-/* Runs the dead hook now, for a connection without a context (dial.c). */
+/* Runs the dead hook now, for a connection without a context (dial.c), or
+ * once its context is gone (reply.c). Runs once. */
 void redisconn__conn_dead(redisconn_conn *conn);
+
+/* A record's reply (or its failure, `r` NULL): unlinks and recycles it, calls
+ * its owner, reports READONLY and a drain to the connection's owner. */
+void redisconn__conn_complete(redisconn_conn *conn, redisconn__cmd *rec, int status, redisReply *r);
+
+/* A subscription's final call (once): after its last unsubscribe, or at death. */
+void redisconn__conn_stream_final(redisconn__cmd *rec, int status);
+
+/* The context is gone: every pending record fails with `status`, every
+ * subscription gets its final call. */
+void redisconn__conn_fail_pending(redisconn_conn *conn, int status);
+
+/* Frees the environment's record free list (owner teardown). */
+void redisconn__conn_env_free(redisconn__conn_env *env);
+
+/* ---- reply.c ----------------------------------------------------------- */
+
+/* Binds a fresh hiredis context to the connection and the loop: replies are
+ * read and dispatched by reply.c from then on. Returns 0, or -1 when out of
+ * memory (the caller still owns `ac`). */
+int redisconn__reply_attach(redisconn_conn *conn, redisAsyncContext *ac);
 
 /* Remembers `msg` (or "") as the connection's last error. */
 void redisconn__conn_set_error(redisconn_conn *conn, const char *msg);
@@ -255,11 +276,6 @@ uint64_t redisconn__conn_earliest_deadline(const redisconn_conn *conn);
 
 /* Re-arms the connection's deadline timer for `at_us` unless it fires earlier. */
 void redisconn__conn_arm_deadline(redisconn_conn *conn, uint64_t at_us);
-
-/* Formats an argument vector into RESP (*cmd malloc'd, free with
- * redisFreeCommand). NULL arguments are refused. Returns the length, or -1
- * (invalid) / -2 (out of memory) like hiredis. */
-int redisconn__conn_format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen);
 
 /* ---- dial.c ------------------------------------------------------------ */
 

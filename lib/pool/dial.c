@@ -214,7 +214,7 @@ static void connect_to(redisconn_conn *conn, const char *ip)
     }
     tune_socket(conn, ac->c.fd);
     redisAsyncSetConnectCallback(ac, on_connect);
-    if (redisconn__conn_attach(conn, ac) != 0) {
+    if (redisconn__reply_attach(conn, ac) != 0) {
         redisAsyncFree(ac);
         redisconn__dial_fail(conn, REDISCONN_ERR_NOMEM, "out of memory");
         return;

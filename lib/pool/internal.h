@@ -35,6 +35,7 @@
 #include "pool/addr.h"
 #include "pool/conn.h"
 #include "pool/log.h"
+#include "pool/resp.h"
 
 /* Why a connection was closed: selects the stats counter. */
 enum close_why {
@@ -103,6 +104,7 @@ struct redisconn_pool {
     redisconn__log_cfg log;
     redisconn__conn_env env; /* what every connection of this pool shares */
     redisconn__defer defer;
+    redisconn__resp_buf resp; /* the RESP encoder's buffer for this pool's commands */
 
     redisconn__link idle;    /* LIFO: most recently used first */
     redisconn__link conns;   /* every live connection */

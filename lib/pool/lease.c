@@ -36,29 +36,26 @@ static uint64_t lease_deadline(const redisconn_conn *conn, unsigned cls, const c
     return redisconn__deadline_after(t);
 }
 
-/* Sends a formatted command (freed here). */
+/* Sends an encoded command (in the pool's encoder buffer). */
 static int user_send(redisconn_conn *conn, int64_t timeout_ms, redisconn_reply_cb cb,
-                     void *privdata, char *cmd, int len)
+                     void *privdata, const char *cmd, size_t len)
 {
-    unsigned cls;
-    int rc;
-    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    cls = redisconn__classify(cmd, (size_t)len);
-    rc = redisconn__conn_send_user(conn, cls, cb, privdata, cmd, (size_t)len,
-                                   lease_deadline(conn, cls, cmd, (size_t)len, timeout_ms));
-    redisFreeCommand(cmd);
-    return rc;
+    unsigned cls = redisconn__classify(cmd, len);
+    return redisconn__conn_send_user(conn, cls, cb, privdata, cmd, len,
+                                     lease_deadline(conn, cls, cmd, len, timeout_ms));
 }
 
 /* redisconn_commandv() with a per-command timeout. */
 static int commandv_timed(redisconn_conn *conn, int64_t timeout_ms, redisconn_reply_cb cb,
                           void *privdata, const char *fmt, va_list ap)
 {
-    char *cmd = NULL;
-    int len, rc = check_leased(conn);
+    const char *cmd;
+    size_t len;
+    int rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
     if (fmt == NULL || timeout_ms < 0) return REDISCONN_ERR_INVALID;
-    len = redisvFormatCommand(&cmd, fmt, ap);
+    rc = redisconn__resp_vformat(&conn->pool->resp, &cmd, &len, fmt, ap);
+    if (rc != REDISCONN_OK) return rc;
     return user_send(conn, timeout_ms, cb, privdata, cmd, len);
 }
 
@@ -106,11 +103,13 @@ int redisconn_command_argv_with_timeout(redisconn_conn *conn, int64_t timeout_ms
                                         redisconn_reply_cb cb, void *privdata, int argc,
                                         const char **argv, const size_t *argvlen)
 {
-    char *cmd = NULL;
-    int len, rc = check_leased(conn);
+    const char *cmd;
+    size_t len;
+    int rc = check_leased(conn);
     if (rc != REDISCONN_OK) return rc;
     if (timeout_ms < 0) return REDISCONN_ERR_INVALID;
-    len = redisconn__conn_format_argv(&cmd, argc, argv, argvlen);
+    rc = redisconn__resp_argv(&conn->pool->resp, &cmd, &len, argc, argv, argvlen);
+    if (rc != REDISCONN_OK) return rc;
     return user_send(conn, timeout_ms, cb, privdata, cmd, len);
 }
 

@@ -398,9 +398,14 @@ static void pool_free(redisconn_pool *pool)
     redisconn__shared_free(pool);
     redisconn__timer_destroy(&pool->maint_timer);
     redisconn__backoff_free(pool);
-    if (pool->sentinel) redisconn__dial_env_free(redisconn__sentinel_env(pool));
+    redisconn__resp_buf_free(&pool->resp);
+    if (pool->sentinel) {
+        redisconn__dial_env_free(redisconn__sentinel_env(pool));
+        redisconn__conn_env_free(redisconn__sentinel_env(pool));
+    }
     redisconn__sentinel_free(pool);
     redisconn__dial_env_free(&pool->env);
+    redisconn__conn_env_free(&pool->env);
     redisconn__defer_destroy(&pool->defer);
     redisconn__addr_free(&pool->addr);
     if (pool->password) {

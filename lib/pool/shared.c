@@ -261,16 +261,6 @@ static int submit(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb c
     return redisconn__conn_send(conn, CMD_POOL, cb, privdata, cmd, len, deadline);
 }
 
-static int submit_formatted(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
-                            void *privdata, char *cmd, int len)
-{
-    int rc;
-    if (len < 0) return len == -2 ? REDISCONN_ERR_NOMEM : REDISCONN_ERR_INVALID;
-    rc = submit(pool, timeout_ms, cb, privdata, cmd, (size_t)len);
-    redisFreeCommand(cmd);
-    return rc;
-}
-
 static int check_pool(const redisconn_pool *pool, int64_t timeout_ms)
 {
     if (pool == NULL || timeout_ms < 0) return REDISCONN_ERR_INVALID;
@@ -281,12 +271,14 @@ static int check_pool(const redisconn_pool *pool, int64_t timeout_ms)
 int redisconn_pool_commandv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
                             void *privdata, const char *fmt, va_list ap)
 {
-    char *cmd = NULL;
-    int len, rc = check_pool(pool, timeout_ms);
+    const char *cmd;
+    size_t len;
+    int rc = check_pool(pool, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
     if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    len = redisvFormatCommand(&cmd, fmt, ap);
-    return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
+    rc = redisconn__resp_vformat(&pool->resp, &cmd, &len, fmt, ap);
+    if (rc != REDISCONN_OK) return rc;
+    return submit(pool, timeout_ms, cb, privdata, cmd, len);
 }
 
 int redisconn_pool_command(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
@@ -313,9 +305,11 @@ int redisconn_pool_command_formatted(redisconn_pool *pool, int64_t timeout_ms,
 int redisconn_pool_command_argv(redisconn_pool *pool, int64_t timeout_ms, redisconn_reply_cb cb,
                                 void *privdata, int argc, const char **argv, const size_t *argvlen)
 {
-    char *cmd = NULL;
-    int len, rc = check_pool(pool, timeout_ms);
+    const char *cmd;
+    size_t len;
+    int rc = check_pool(pool, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
-    len = redisconn__conn_format_argv(&cmd, argc, argv, argvlen);
-    return submit_formatted(pool, timeout_ms, cb, privdata, cmd, len);
+    rc = redisconn__resp_argv(&pool->resp, &cmd, &len, argc, argv, argvlen);
+    if (rc != REDISCONN_OK) return rc;
+    return submit(pool, timeout_ms, cb, privdata, cmd, len);
 }
