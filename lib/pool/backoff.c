@@ -126,6 +126,17 @@ void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now)
     redisconn__timer_disarm(&b->timer);
 }
 
+void redisconn__backoff_reset(redisconn_pool *pool)
+{
+    redisconn__backoff *b = &pool->backoff;
+    b->failures = 0;
+    b->down_since = 0;
+    b->next_at = 0;
+    b->last_status = 0;
+    b->last_msg[0] = '\0';
+    redisconn__timer_disarm(&b->timer); /* last_ok stays: dials slow-start as after an outage */
+}
+
 int redisconn__backoff_server_down(const redisconn_pool *pool)
 {
     return pool->backoff.failures > 0 && pool->active - pool->dialing == 0;

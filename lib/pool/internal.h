@@ -257,7 +257,8 @@ void redisconn__pool_free_later(redisconn_conn *conn);
 /* The server behind the pool changed (a failover): every connection to the
  * old one closes now — what is in flight on it fails with CLOSED, a leased one
  * stays its user's (commands on it fail IO) until released; dials already
- * under way are closed when they complete (put). */
+ * under way are closed when they complete (put). The dial back-off earned by
+ * the old server ends, so the new one is dialed at once. */
 void redisconn__pool_retire(redisconn_pool *pool);
 
 /* ---- backoff.c: the dial governor --------------------------------------- */
@@ -287,6 +288,10 @@ void redisconn__backoff_conn_broke(redisconn_pool *pool);
 /* A dial succeeded: ends the episode (logged when there was one) and
  * widens the window by one. */
 void redisconn__backoff_succeeded(redisconn_pool *pool, uint64_t now);
+
+/* The server changed (a failover): failures earned by the old one say nothing
+ * about the new one. Ends the episode silently; dials slow-start. */
+void redisconn__backoff_reset(redisconn_pool *pool);
 
 /* True in an episode while no connection is open. */
 int redisconn__backoff_server_down(const redisconn_pool *pool);

@@ -327,6 +327,7 @@ void redisconn__pool_retire(redisconn_pool *pool)
 {
     redisconn__link *l, *next;
     pool->epoch++;
+    redisconn__backoff_reset(pool); /* the failures were the old server's */
     for (l = pool->conns.next; l != &pool->conns; l = next) {
         redisconn_conn *conn = REDISCONN_CONTAINER_OF(l, redisconn_conn, all);
         next = l->next; /* closing unlinks the one closed only; new dials come last */

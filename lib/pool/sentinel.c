@@ -296,8 +296,9 @@ static void on_dead(redisconn_conn *conn)
                 s->last_status = conn->dial_status ? conn->dial_status : REDISCONN_ERR_CONNECT;
             s->query_index++;
             ask_next(s);
-        } else {
+        } else { /* dials located after the answer, before this end, ask again */
             s->query = NULL;
+            if (!redisconn__list_empty(&s->waiting)) discover(s);
         }
     } else if (conn == s->sub) {
         s->sub = NULL;

@@ -20,6 +20,7 @@ typedef struct bench_args {
     int pool_size; /* -s, 0 = concurrency */
     const char *mode;
     const char *unix_path;
+    const char *addr; /* -a: any address the pool takes (URL, sentinel://...), or NULL */
 } bench_args;
 
 static inline uint64_t bench_now_us(void)
@@ -33,6 +34,7 @@ static inline void bench_usage(const char *prog, const char *modes)
 {
     fprintf(stderr,
             "usage: %s -p PORT -c CONCURRENCY -n TOTAL [-s POOL_MAX_ACTIVE] [-m MODE] [-h HOST]\n"
+            "       [-a ADDRESS: instead of -h/-p, where supported]\n"
             "  modes: %s\n"
             "  prints one result line ending in ops_per_sec=N\n",
             prog, modes);
@@ -41,10 +43,13 @@ static inline void bench_usage(const char *prog, const char *modes)
 /* getopt-based parsing; exits 2 on bad input. */
 static inline bench_args bench_parse(int argc, char **argv, const char *modes, const char *dflt)
 {
-    bench_args a = {"127.0.0.1", 6379, 64, 100000, 0, dflt, NULL};
+    bench_args a = {"127.0.0.1", 6379, 64, 100000, 0, dflt, NULL, NULL};
     int opt;
-    while ((opt = getopt(argc, argv, "p:c:n:s:m:h:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:n:s:m:h:a:")) != -1) {
         switch (opt) {
+        case 'a':
+            a.addr = optarg;
+            break;
         case 'p':
             a.port = atoi(optarg);
             break;

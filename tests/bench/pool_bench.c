@@ -3,11 +3,14 @@
  * pool_bench.c — closed-loop benchmark of the redisconn pool.
  *
  *   pool_bench -p PORT -c CONCURRENCY -n TOTAL [-s POOL_MAX_ACTIVE] [-m leased|command]
+ *   pool_bench -a ADDRESS ...   (any address the pool takes: redis://..., unix://...,
+ *                                sentinel://host:port[,host:port...]/mymaster)
  *
  * CONCURRENCY requests are kept in flight; each is acquire -> GET -> release
  * (mode "leased") or one pool-level GET (mode "command": no lease, commands
  * multiplexed and pipelined on shared connections). The last output line
- * contains ops_per_sec=N.
+ * contains ops_per_sec=N. A request whose callback fires twice aborts the
+ * run, so a run that finishes had every callback exactly once.
  */
 #include "bench_common.h"
 
@@ -26,6 +29,7 @@ typedef struct bench {
 typedef struct client {
     bench *b;
     uint64_t t0;
+    int busy; /* a request in flight: one callback due */
 } client;
 
 static void start_one(client *c);
@@ -40,7 +44,13 @@ static void on_closed(redisconn_pool *pool, void *arg)
 static void complete(client *c, int ok)
 {
     bench *b = c->b;
-    int next = bench_record(&b->n, &b->args, c->t0, ok);
+    int next;
+    if (!c->busy) {
+        fprintf(stderr, "pool_bench: a callback fired twice\n");
+        abort();
+    }
+    c->busy = 0;
+    next = bench_record(&b->n, &b->args, c->t0, ok);
     if (next == BENCH_START_NEXT)
         start_one(c);
     else if (next == BENCH_ALL_DONE)
@@ -76,6 +86,7 @@ static void start_one(client *c)
 {
     bench *b = c->b;
     b->n.started++;
+    c->busy = 1;
     c->t0 = bench_now_us();
     if (b->command_mode) {
         if (redisconn_pool_command(b->pool, 0, on_pool_get, c, "GET %s", "bench:key") !=
@@ -91,6 +102,7 @@ int main(int argc, char **argv)
     bench b;
     char addr[128];
     redisconn_pool_options o;
+    redisconn_error err;
     client *clients;
     uint64_t t0;
 
@@ -106,9 +118,9 @@ int main(int argc, char **argv)
     redisconn_pool_options_init(&o);
     o.max_active = b.args.pool_size;
     o.max_idle = b.args.pool_size;
-    b.pool = redisconn_pool_new_with_options(b.base, addr, &o, NULL);
+    b.pool = redisconn_pool_new_with_options(b.base, b.args.addr ? b.args.addr : addr, &o, &err);
     if (b.pool == NULL) {
-        fprintf(stderr, "pool_bench: bad address %s\n", addr);
+        fprintf(stderr, "pool_bench: %s\n", err.message);
         return 2;
     }
     bench_lat_init(&b.n.lat, b.args.total);

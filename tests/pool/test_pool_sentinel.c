@@ -124,3 +124,20 @@ Test(pool_sentinel, no_sentinel_reachable_fails_clearly_and_backs_off)
     cr_assert(strstr(a[0].errmsg, "no sentinel answered") != NULL, "%s", a[0].errmsg);
     cr_assert_leq(pool_stats().dials, 3, "%llu dials", (unsigned long long)pool_stats().dials);
 }
+
+Test(pool_sentinel, the_pool_recovers_when_a_sentinel_comes_back)
+{
+    rt_acq a = {0};
+    redisconn_conn *c;
+    for (int i = 0; i < sent.nsentinels; i++)
+        rt_server_stop(sent.sentinel[i]);
+    given_pool_at(sent.url, given_options());
+    cr_assert_not_null(redisconn_pool_acquire(env.pool, 2000, rt_acq_cb, &a));
+    cr_assert(rt_wait_acq(&env, &a, 4000));
+    cr_assert_neq(a.status, REDISCONN_OK);
+    cr_assert(strstr(a.errmsg, "no sentinel answered") != NULL, "%s", a.errmsg);
+    rt_server_restart(sent.sentinel[1]);
+    c = rt_acquire_eventually(&env, 5000, NULL);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+}

@@ -117,7 +117,9 @@ static int await_port;
 static int all_report(rt_sentinel_env *e)
 {
     for (int i = 0; i < e->nsentinels; i++)
-        if (e->sentinel[i]->pid > 0 && rt_sentinels_master_port(e, i) != await_port) return 0;
+        if (e->sentinel[i]->pid > 0 && !e->paused[i] &&
+            rt_sentinels_master_port(e, i) != await_port)
+            return 0;
     return 1;
 }
 
@@ -128,13 +130,35 @@ void rt_sentinels_await_master(rt_sentinel_env *e, int port, int timeout_ms)
               port);
 }
 
-void rt_sentinels_failover(rt_sentinel_env *e, int timeout_ms)
+void rt_sentinels_failover_begin(rt_sentinel_env *e, int i)
 {
-    rt_server *old = e->master;
-    redisReply *r = rt_cmd(e->sentinel[0], "SENTINEL FAILOVER mymaster");
+    redisReply *r = rt_cmd(e->sentinel[i], "SENTINEL FAILOVER mymaster");
     cr_assert(r && r->type == REDIS_REPLY_STATUS, "SENTINEL FAILOVER: %s", r ? r->str : "no reply");
     freeReplyObject(r);
+}
+
+void rt_sentinels_failover_end(rt_sentinel_env *e, int timeout_ms)
+{
+    rt_server *old = e->master;
     rt_sentinels_await_master(e, e->replica->port, timeout_ms);
     e->master = e->replica;
     e->replica = old;
+}
+
+void rt_sentinels_failover(rt_sentinel_env *e, int timeout_ms)
+{
+    rt_sentinels_failover_begin(e, 0);
+    rt_sentinels_failover_end(e, timeout_ms);
+}
+
+void rt_sentinels_pause(rt_sentinel_env *e, int i)
+{
+    rt_server_pause(e->sentinel[i]);
+    e->paused[i] = 1;
+}
+
+void rt_sentinels_resume(rt_sentinel_env *e, int i)
+{
+    rt_server_resume(e->sentinel[i]);
+    e->paused[i] = 0;
 }
