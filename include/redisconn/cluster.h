@@ -45,7 +45,9 @@ typedef struct redisconn_cluster_options {
     redisconn_pool_options pool;
     /** Most MOVED/ASK redirections one command follows. Default 5. */
     int max_redirects;
-    /** Most retries of a command answered TRYAGAIN or CLUSTERDOWN (with back-off). Default 3. */
+    /** Most retries of one command answered TRYAGAIN, CLUSTERDOWN or LOADING, or whose node
+     * could not be reached before it was sent (CONNECT, RESOLVE), with back-off: 50 ms,
+     * doubling, at most 1 s. Default 3. */
     int max_retries;
     /** The slot map is refreshed this often even when nothing moved, in ms; 0 = only on
      * demand. Default 30000. */
@@ -53,6 +55,9 @@ typedef struct redisconn_cluster_options {
     /** On-demand refreshes (after MOVED, a node failing) at most this often, in ms.
      * Default 100. */
     int min_refresh_interval_ms;
+    /** How long one node may take to answer CLUSTER SLOTS before the next is asked, in
+     * ms; 0 = the pools' command timeout. Default 2000. */
+    int refresh_timeout_ms;
 } redisconn_cluster_options;
 
 /** Fills `opts` with the defaults (see the fields). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * slots.c: the slot map — which node owns each of the 16384 slots, read
- * from CLUSTER SLOTS of any node that answers (the map's nodes first, then
- * the seeds), refreshed every refresh_interval_ms and on demand (after a
- * MOVED, a node failing), one refresh at a time and at most every
- * min_refresh_interval_ms. Never blocks the loop: it is a pool-level command.
+ * from CLUSTER SLOTS of any node that answers (the map's masters not
+ * suspect first, then the seeds, then the suspect ones), refreshed every
+ * refresh_interval_ms and on demand (after a MOVED, a node failing), one
+ * refresh at a time and at most one start every min_refresh_interval_ms.
+ * Never blocks the loop: it is a pool-level command, bounded by
+ * refresh_timeout_ms per node asked.
  */
 #include "cluster/internal.h"
 #include "util/clock.h"
@@ -38,13 +40,22 @@ int redisconn_cluster_keyslot(const char *key, size_t keylen)
     return crc16(key, keylen) & (REDISCONN__SLOTS - 1);
 }
 
-int redisconn__slots_owner(const redisconn_cluster *cl, int slot)
+int redisconn__slots_owner(redisconn_cluster *cl, int slot)
 {
+    int fallback = -1;
     if (!cl->have_map) return -1;
     if (slot >= 0) return (int)cl->slots[slot] - 1;
-    for (int i = 0; i < cl->nnodes; i++) /* no key: the first live master */
-        if (cl->nodes[i]->master && cl->nodes[i]->in_map && !cl->nodes[i]->closing) return i;
-    return -1;
+    for (int k = 0; k < cl->nnodes; k++) { /* no key: the masters in turn */
+        int i = (cl->rr + k) % cl->nnodes;
+        const redisconn__cl_node *n = cl->nodes[i];
+        if (!n->master || !n->in_map || n->closing) continue;
+        if (!n->suspect) {
+            cl->rr = i + 1;
+            return i;
+        }
+        if (fallback < 0) fallback = i;
+    }
+    return fallback;
 }
 
 /* "ip:port" of a CLUSTER SLOTS endpoint [ip, port, ...]; an empty ip means
@@ -62,6 +73,7 @@ static int endpoint(const redisReply *e, const char *asked, char *out, size_t le
     if (ip[0] == '\0') { /* "the node you asked": its host */
         const char *colon = strrchr(asked, ':');
         hostlen = colon ? (size_t)(colon - asked) : strlen(asked);
+        if (hostlen == 0) return 0;
         snprintf(out, len, "%.*s:%lld", (int)hostlen, asked, e->element[1]->integer);
         return 1;
     }
@@ -69,10 +81,8 @@ static int endpoint(const redisReply *e, const char *asked, char *out, size_t le
     return 1;
 }
 
-/* Builds the map from a CLUSTER SLOTS reply into `owner`. Returns the
- * number of slots covered, or -1 for a malformed reply. */
-static int parse_slots(redisconn_cluster *cl, const redisReply *r, const char *asked,
-                       uint16_t *owner)
+int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const char *asked,
+                           uint16_t *owner)
 {
     int covered = 0;
     char addr[300];
@@ -114,29 +124,44 @@ static void mark_from_map(redisconn_cluster *cl)
             cl->nodes[cl->slots[s] - 1]->in_map = cl->nodes[cl->slots[s] - 1]->master = 1;
 }
 
+/* The node entry for the address asked, or NULL (it went meanwhile). */
+static redisconn__cl_node *asked_node(redisconn_cluster *cl)
+{
+    for (int i = 0; i < cl->nnodes; i++)
+        if (!cl->nodes[i]->closing && strcmp(cl->nodes[i]->addr, cl->asked) == 0)
+            return cl->nodes[i];
+    return NULL;
+}
+
+/* A reply that is a map: it replaces ours. Returns the slots covered, or
+ * <= 0 when it was no usable map (the old one is kept). */
+static int apply(redisconn_cluster *cl, const redisReply *r)
+{
+    uint16_t *owner = malloc(REDISCONN__SLOTS * sizeof(*owner));
+    int covered = -1;
+    if (owner == NULL) return -1;
+    covered = redisconn__slots_parse(cl, r, cl->asked, owner);
+    if (covered > 0) memcpy(cl->slots, owner, sizeof(cl->slots));
+    free(owner);
+    if (covered <= 0) mark_from_map(cl);
+    return covered;
+}
+
 /* The reply of CLUSTER SLOTS. */
 static void on_slots(redisconn_conn *conn, int status, redisReply *r, void *privdata)
 {
     redisconn_cluster *cl = privdata;
-    int covered = -1, asked = cl->refresh_next;
+    redisconn__cl_node *n = asked_node(cl);
+    int covered = -1;
     (void)conn;
     if (cl->closed) {
         cl->refreshing = 0;
         redisconn__cluster_progress(cl);
         return;
     }
-    if (status == REDISCONN_OK && r->type != REDIS_REPLY_ERROR) {
-        uint16_t *owner = malloc(REDISCONN__SLOTS * sizeof(*owner));
-        if (owner != NULL) {
-            covered = parse_slots(
-                cl, r, asked < cl->nnodes ? cl->nodes[asked]->addr : cl->seeds[asked - cl->nnodes],
-                owner);
-            if (covered > 0) memcpy(cl->slots, owner, sizeof(cl->slots));
-            free(owner);
-        }
-    }
+    if (status == REDISCONN_OK && r->type != REDIS_REPLY_ERROR) covered = apply(cl, r);
+    if (n != NULL) n->suspect = status != REDISCONN_OK;
     if (covered <= 0) { /* this node could not tell: keep the old map, ask the next */
-        mark_from_map(cl);
         cl->refresh_next++;
         ask_next(cl);
         return;
@@ -145,30 +170,58 @@ static void on_slots(redisconn_conn *conn, int status, redisReply *r, void *priv
     cl->have_map = 1;
     cl->stats.refreshes++;
     cl->stats.slots_covered = covered;
-    cl->last_refresh_us = redisconn__now_us();
     redisconn__cluster_drop_unused(cl);
-    redisconn__route_map_ready(cl, REDISCONN_OK, NULL);
-    if (cl->refresh_again) redisconn__slots_refresh(cl, 0);
+    redisconn__route_map_ready(cl, REDISCONN_OK);
+    if (cl->refresh_again) redisconn__slots_refresh(cl);
 }
 
-/* Sends CLUSTER SLOTS to candidate refresh_next: a node of the map, then a
- * seed. None left: the refresh failed. */
+/* The node of candidate `c` (a node index, or -1 - seed index), or -1. */
+static int candidate_node(redisconn_cluster *cl, int c)
+{
+    int node = c >= 0 ? c : redisconn__cluster_node(cl, cl->seeds[-1 - c]);
+    if (node < 0 || node >= cl->nnodes || cl->nodes[node]->closing) return -1;
+    return node;
+}
+
+/* Sends CLUSTER SLOTS to candidate refresh_next and on; none left: the
+ * refresh failed. */
 static void ask_next(redisconn_cluster *cl)
 {
     static const char cmd[] = "*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n";
-    int total = cl->nnodes + cl->nseeds;
-    while (cl->refresh_next < total) {
-        int i = cl->refresh_next, node;
-        node = i < cl->nnodes ? i : redisconn__cluster_node(cl, cl->seeds[i - cl->nnodes]);
-        if (node >= 0 && !cl->nodes[node]->closing &&
-            redisconn_pool_command_formatted(cl->nodes[node]->pool, 0, on_slots, cl, cmd,
-                                             sizeof(cmd) - 1) == REDISCONN_OK)
-            return;
+    while (cl->refresh_next < cl->ncandidates) {
+        int node = candidate_node(cl, cl->candidates[cl->refresh_next]);
+        if (node >= 0) {
+            snprintf(cl->asked, sizeof(cl->asked), "%s", cl->nodes[node]->addr);
+            if (redisconn_pool_command_formatted(cl->nodes[node]->pool, cl->opts.refresh_timeout_ms,
+                                                 on_slots, cl, cmd,
+                                                 sizeof(cmd) - 1) == REDISCONN_OK)
+                return;
+        }
         cl->refresh_next++;
     }
     cl->refreshing = 0;
     cl->stats.refresh_errors++;
-    redisconn__route_map_ready(cl, REDISCONN_ERR_CONNECT, "no cluster node answered CLUSTER SLOTS");
+    redisconn__route_map_ready(cl, REDISCONN_ERR_CONNECT);
+    if (cl->refresh_again) redisconn__slots_refresh(cl);
+}
+
+/* The candidates in order: masters of the map not suspect, the seeds, the
+ * suspect masters. Returns 0, or -1 when out of memory. */
+static int order_candidates(redisconn_cluster *cl)
+{
+    int n = 0, *c = realloc(cl->candidates, (size_t)(cl->nnodes + cl->nseeds) * sizeof(int));
+    if (c == NULL) return -1;
+    cl->candidates = c;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < cl->nnodes; i++) {
+            const redisconn__cl_node *node = cl->nodes[i];
+            if (node->in_map && node->master && !node->closing && node->suspect == pass) c[n++] = i;
+        }
+        for (int i = 0; pass == 0 && i < cl->nseeds; i++)
+            c[n++] = -1 - i;
+    }
+    cl->ncandidates = n;
+    return 0;
 }
 
 static void start(redisconn_cluster *cl)
@@ -176,6 +229,8 @@ static void start(redisconn_cluster *cl)
     cl->refreshing = 1;
     cl->refresh_again = 0;
     cl->refresh_next = 0;
+    cl->last_attempt_us = redisconn__now_us();
+    if (order_candidates(cl) != 0) cl->ncandidates = 0; /* fails the refresh */
     ask_next(cl);
 }
 
@@ -183,16 +238,13 @@ static void on_timer(void *arg)
 {
     redisconn_cluster *cl = arg;
     if (cl->closed) return;
-    if (cl->refreshing)
-        cl->refresh_again = 1;
-    else
-        start(cl);
+    redisconn__slots_refresh(cl);
     if (cl->opts.refresh_interval_ms > 0)
         redisconn__timer_arm(&cl->refresh_timer,
                              redisconn__deadline_after(cl->opts.refresh_interval_ms));
 }
 
-void redisconn__slots_refresh(redisconn_cluster *cl, int urgent)
+void redisconn__slots_refresh(redisconn_cluster *cl)
 {
     uint64_t now = redisconn__now_us(), next;
     if (cl->closed) return;
@@ -200,8 +252,8 @@ void redisconn__slots_refresh(redisconn_cluster *cl, int urgent)
         cl->refresh_again = 1;
         return;
     }
-    next = cl->last_refresh_us + redisconn__ms_to_us(cl->opts.min_refresh_interval_ms);
-    if (!urgent && cl->last_refresh_us != 0 && now < next) {
+    next = cl->last_attempt_us + redisconn__ms_to_us(cl->opts.min_refresh_interval_ms);
+    if (cl->last_attempt_us != 0 && now < next) {
         redisconn__timer_arm(&cl->refresh_timer, next); /* coalesced into one, later */
         return;
     }
