@@ -22,6 +22,7 @@
  * timeout (TIMEOUT).
  */
 #include "cluster/internal.h"
+#include "pool/classify.h"
 #include "util/clock.h"
 
 #include <stdio.h>
@@ -312,12 +313,26 @@ static void dispatch(redisconn__cl_req *r)
     if (rc != REDISCONN_OK) finish(r, rc, NULL);
 }
 
+/* What a pool-level command refuses, refused before the map is in too:
+ * REDISCONN_OK, UNSUPPORTED or LEASE_REQUIRED. */
+static int check_stateless(const char *cmd, size_t len)
+{
+    unsigned cls = redisconn__classify(cmd, len);
+    int64_t block_ms;
+    if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
+    if (cls & CLS_STATEFUL) return REDISCONN_ERR_LEASE_REQUIRED;
+    if ((cls & CLS_BLOCKING) && redisconn__classify_block_ms(cmd, len, &block_ms))
+        return REDISCONN_ERR_LEASE_REQUIRED;
+    return REDISCONN_OK;
+}
+
 int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
                             void *privdata, const char *cmd, size_t len)
 {
     int slot = redisconn__keys_slot(cmd, len), node, rc;
     redisconn__cl_req *r;
     if (slot < -1) return slot; /* CROSSSLOT, CLUSTER, UNSUPPORTED */
+    if ((rc = check_stateless(cmd, len)) != REDISCONN_OK) return rc;
     r = malloc(sizeof(*r) + len);
     if (r == NULL) return REDISCONN_ERR_NOMEM;
     memset(r, 0, sizeof(*r));
