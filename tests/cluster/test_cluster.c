@@ -206,9 +206,9 @@ Test(cluster, keys_in_different_slots_are_refused_before_sending)
                  REDISCONN_ERR_CROSSSLOT);
     cr_assert_eq(redisconn_cluster_command(cl, 0, rt_never_reply_cb, NULL, "DEL a b c"),
                  REDISCONN_ERR_CROSSSLOT);
-    cr_assert_eq(redisconn_cluster_command(cl, 0, rt_never_reply_cb, NULL,
-                                           "ZUNIONSTORE {x}d 2 {y}1 {y}2"),
-                 REDISCONN_ERR_CROSSSLOT, "the destination counts");
+    cr_assert_eq(
+        redisconn_cluster_command(cl, 0, rt_never_reply_cb, NULL, "ZUNIONSTORE {x}d 2 {y}1 {y}2"),
+        REDISCONN_ERR_CROSSSLOT, "the destination counts");
 }
 
 Test(cluster, commands_wrong_on_one_node_are_refused)
@@ -240,16 +240,16 @@ Test(cluster, a_broadcast_reaches_every_master_once)
     rt_reply r;
     given_cluster(NULL);
     run(&r, "GET %s", "bcast", NULL); /* the map is in */
-    cr_assert_eq(redisconn_cluster_broadcast(cl, 0, on_bcast, got, "SCRIPT LOAD %s",
-                                             "return 'bcast-test'"),
-                 REDISCONN_OK);
+    cr_assert_eq(
+        redisconn_cluster_broadcast(cl, 0, on_bcast, got, "SCRIPT LOAD %s", "return 'bcast-test'"),
+        REDISCONN_OK);
     rt_await(base, got[0] == 1, 5000);
     rt_loop_quiet(base, 20); /* a second callback would come now */
     cr_assert_eq(got[0], 1);
     cr_assert_eq(got[1], 3);
     cr_assert_eq(got[2], 0);
-    redisReply *sha = rt_cmd(rc.node[0], "EVAL %s 0 %s", "return redis.sha1hex(ARGV[1])",
-                             "return 'bcast-test'");
+    redisReply *sha =
+        rt_cmd(rc.node[0], "EVAL %s 0 %s", "return redis.sha1hex(ARGV[1])", "return 'bcast-test'");
     int masters = 0;
     for (int i = 0; i < RT_CLUSTER_NODES; i++) { /* loaded on every master */
         redisReply *role = rt_cmd(rc.node[i], "ROLE"), *x;

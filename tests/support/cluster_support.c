@@ -150,8 +150,8 @@ void rt_cluster_attach(rt_cluster *c)
         snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", s->port);
         c->node[i] = s;
         if (i < 3)
-            m += (size_t)snprintf(c->seeds + m, sizeof(c->seeds) - m, "%s%s", i ? "," : "",
-                                  s->addr);
+            m +=
+                (size_t)snprintf(c->seeds + m, sizeof(c->seeds) - m, "%s%s", i ? "," : "", s->addr);
         env = strchr(env, ',');
         if (env) env++;
         cr_assert(env != NULL || i == RT_CLUSTER_NODES - 1);
@@ -283,9 +283,17 @@ rt_server *rt_cluster_node_at(rt_cluster *c, int port)
     return NULL;
 }
 
+/* A node that runs (node 0 unless it was killed). */
+static rt_server *running(rt_cluster *c)
+{
+    for (int i = 0; i < RT_CLUSTER_NODES; i++)
+        if (c->node[i] && (c->attached || c->node[i]->pid > 0)) return c->node[i];
+    return c->node[0];
+}
+
 int rt_cluster_slot_owner(rt_cluster *c, int slot)
 {
-    redisReply *r = rt_cmd(c->node[0], "CLUSTER SLOTS");
+    redisReply *r = rt_cmd(running(c), "CLUSTER SLOTS");
     int port = -1;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         redisReply *e = r->element[i];
@@ -294,4 +302,58 @@ int rt_cluster_slot_owner(rt_cluster *c, int slot)
     }
     if (r) freeReplyObject(r);
     return port;
+}
+
+/* ---- the client under test ------------------------------------------------ */
+
+redisconn_cluster *rt_cluster_client(struct event_base *base, rt_cluster *c, const char *seeds,
+                                     const redisconn_cluster_options *opts)
+{
+    redisconn_error err;
+    redisconn_cluster *cl = redisconn_cluster_new(base, seeds ? seeds : c->seeds, opts, &err);
+    cr_assert_not_null(cl, "%s", err.message);
+    return cl;
+}
+
+static void on_client_closed(redisconn_cluster *cl, void *arg)
+{
+    (void)cl;
+    ++*(int *)arg;
+}
+
+void rt_cluster_client_close(struct event_base *base, redisconn_cluster *cl)
+{
+    static int closed;
+    closed = 0;
+    cr_assert_eq(redisconn_cluster_close(cl, on_client_closed, &closed), REDISCONN_OK);
+    cr_assert_eq(closed, 0, "close called back inside the call");
+    rt_await(base, closed == 1, 10000);
+    rt_loop_quiet(base, 10); /* a second close callback would come now */
+    cr_assert_eq(closed, 1);
+}
+
+int rt_cluster_master_index(rt_cluster *c, int slot)
+{
+    int port = rt_cluster_slot_owner(c, slot);
+    cr_assert_gt(port, 0, "no owner of slot %d", slot);
+    return rt_cluster_index_at(c, port);
+}
+
+int rt_cluster_tag_on(rt_cluster *c, int m, const char *prefix, char *tag)
+{
+    for (int n = 0; n < 100000; n++) {
+        int slot;
+        snprintf(tag, 32, "%s%d", prefix, n);
+        slot = redisconn_cluster_keyslot(tag, strlen(tag));
+        if (rt_cluster_slot_owner(c, slot) == c->node[m]->port) return slot;
+    }
+    cr_assert_fail("no tag on node %d", m);
+    return -1;
+}
+
+redisconn_cluster_stats rt_cluster_stats(const redisconn_cluster *cl)
+{
+    redisconn_cluster_stats st;
+    redisconn_cluster_get_stats(cl, &st);
+    return st;
 }

@@ -62,3 +62,23 @@ int rt_cluster_slot_owner(rt_cluster *c, int slot);
 int rt_cluster_cli(rt_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
+
+/* ---- the client under test ------------------------------------------------ */
+
+#include "redisconn/cluster.h"
+
+struct event_base;
+
+/* A cluster client on `seeds` (NULL: c->seeds) with `opts` (NULL: the
+ * defaults); fails the test if it cannot be made. */
+redisconn_cluster *rt_cluster_client(struct event_base *base, rt_cluster *c, const char *seeds,
+                                     const redisconn_cluster_options *opts);
+/* Closes it and asserts the close callback fires exactly once, later. */
+void rt_cluster_client_close(struct event_base *base, redisconn_cluster *cl);
+/* The index of the master owning `slot` (CLUSTER SLOTS of a running node). */
+int rt_cluster_master_index(rt_cluster *c, int slot);
+/* A hash tag "<prefix><n>" (into tag, 32 bytes) whose slot master `m` owns;
+ * returns the slot. */
+int rt_cluster_tag_on(rt_cluster *c, int m, const char *prefix, char *tag);
+/* The stats of `cl` (a shorthand). */
+redisconn_cluster_stats rt_cluster_stats(const redisconn_cluster *cl);
