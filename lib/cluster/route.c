@@ -98,7 +98,7 @@ static void wait_for_map(redisconn__cl_req *r)
     r->wait_deadline_us = redisconn__deadline_after(attempt_ms(r));
     redisconn__list_push_back(&cl->waiting, &r->link);
     redisconn__timer_arm(&cl->wait_timer, r->wait_deadline_us);
-    redisconn__slots_refresh(cl);
+    if (!cl->refreshing) redisconn__slots_refresh(cl); /* (one out serves it too) */
 }
 
 void redisconn__route_map_ready(redisconn_cluster *cl, int status)

@@ -43,6 +43,19 @@ static int all_joined(rt_cluster *c)
     return 1;
 }
 
+/* Every replica's link to its master is up (it can be failed over to). */
+static int replicas_in_sync(rt_cluster *c)
+{
+    for (int i = 0; i < RT_CLUSTER_NODES; i++) {
+        redisReply *r = rt_cmd(c->node[i], "INFO replication");
+        int ok = r && r->type == REDIS_REPLY_STRING &&
+                 (strstr(r->str, "role:master") || strstr(r->str, "master_link_status:up"));
+        if (r) freeReplyObject(r);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 static int wait_for(int (*pred)(rt_cluster *), rt_cluster *c, int timeout_ms)
 {
     int64_t end = rt_now_ms() + timeout_ms;
@@ -89,6 +102,8 @@ void rt_cluster_start_with(rt_cluster *c, int node_timeout_ms)
         o.extra[4] = "--cluster-node-timeout";
         snprintf(timeout, sizeof(timeout), "%d", node_timeout_ms);
         o.extra[5] = timeout;
+        o.extra[6] = "--repl-diskless-sync-delay"; /* replicas in sync at once */
+        o.extra[7] = "0";
         c->node[i] = rt_server_start(&o);
         n += (size_t)snprintf(create + n, sizeof(create) - n, " 127.0.0.1:%d", c->node[i]->port);
         if (i < 3)
@@ -99,6 +114,7 @@ void rt_cluster_start_with(rt_cluster *c, int node_timeout_ms)
                  0, "redis-cli --cluster create failed");
     cr_assert(wait_for(all_joined, c, 20000), "the cluster nodes did not all meet");
     cr_assert(wait_for(all_ok, c, 20000), "the cluster did not reach cluster_state:ok");
+    cr_assert(wait_for(replicas_in_sync, c, 20000), "the replicas did not sync");
 }
 
 void rt_cluster_stop(rt_cluster *c)
