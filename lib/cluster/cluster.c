@@ -295,10 +295,11 @@ int redisconn_cluster_commandv(redisconn_cluster *cl, int64_t timeout_ms, redisc
                                void *privdata, const char *fmt, va_list ap)
 {
     char *cmd = NULL;
-    int rc = check(cl, timeout_ms);
+    int len, rc = check(cl, timeout_ms);
     if (rc != REDISCONN_OK) return rc;
     if (fmt == NULL) return REDISCONN_ERR_INVALID;
-    return submit_formatted(cl, timeout_ms, cb, privdata, cmd, redisvFormatCommand(&cmd, fmt, ap));
+    len = redisvFormatCommand(&cmd, fmt, ap); /* (before cmd is read: it sets it) */
+    return submit_formatted(cl, timeout_ms, cb, privdata, cmd, len);
 }
 
 int redisconn_cluster_command(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
