@@ -333,3 +333,39 @@ Test(cluster_redirect, a_redirection_loop_ends_with_redirect_after_max_redirects
     cr_assert_eq(r.status, REDISCONN_ERR_REDIRECT, "%s", redisconn_status_name(r.status));
     cr_assert_eq(rt_cluster_stats(cl).moved, 5, "max_redirects (5) followed, the 6th refused");
 }
+
+static void on_bcast(redisconn_cluster *c, int nodes, int failed, const char *errmsg, void *arg)
+{
+    int *out = arg;
+    (void)c;
+    (void)errmsg;
+    out[0]++;
+    out[1] = nodes;
+    out[2] = failed;
+}
+
+/* (Here, not in test_cluster: FLUSHALL would empty the shared cluster.) */
+Test(cluster_redirect, a_broadcast_flushall_empties_every_master_once)
+{
+    int got[3] = {0};
+    rt_reply r;
+    given_client(3);
+    for (int i = 0; i < 30; i++)
+        run(&r, "SET flush:%d x", i);
+    cr_assert_eq(redisconn_cluster_broadcast(cl, 0, on_bcast, got, "FLUSHALL"), REDISCONN_OK);
+    cr_assert_eq(got[0], 0, "never from inside the call");
+    rt_await(base, got[0] == 1, 5000);
+    rt_loop_quiet(base, 20); /* a second callback would come now */
+    cr_assert_eq(got[0], 1);
+    cr_assert_eq(got[1], 3);
+    cr_assert_eq(got[2], 0);
+    for (int i = 0; i < RT_CLUSTER_NODES; i++) {
+        redisReply *role = rt_cmd(rc.node[i], "ROLE"), *n;
+        if (strcmp(role->element[0]->str, "master") == 0) {
+            n = rt_cmd(rc.node[i], "DBSIZE");
+            cr_assert_eq(n->integer, 0, "master %d not flushed", i);
+            freeReplyObject(n);
+        }
+        freeReplyObject(role);
+    }
+}
