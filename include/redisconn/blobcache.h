@@ -215,6 +215,23 @@ REDISCONN_EXPORT redisconn_blobcache *
 redisconn_blobcache_redis_new_prefixed(struct redisconn_pool *pool, const char *prefix,
                                        const char *ns);
 
+struct redisconn_cluster;
+
+/**
+ * The Redis implementation on a Redis Cluster client (redisconn/cluster.h):
+ * the same keys ("<prefix><ns>:<key>"; NULL prefix:
+ * REDISCONN_BLOBCACHE_REDIS_PREFIX) and commands as
+ * redisconn_blobcache_redis_new_prefixed(), each sent with
+ * redisconn_cluster_command() to the master owning the key's slot (no
+ * lease; MOVED/ASK followed). Failures as there: the cluster's statuses,
+ * REDISCONN_ERR_REPLY for an error reply. Returns NULL for a NULL cluster, an
+ * invalid namespace or prefix, or out of memory. The cluster must outlive
+ * the cache.
+ */
+REDISCONN_EXPORT redisconn_blobcache *
+redisconn_blobcache_redis_cluster_new(struct redisconn_cluster *cluster, const char *prefix,
+                                      const char *ns);
+
 /* --- global cache -------------------------------------------------------- */
 
 /**
@@ -272,6 +289,15 @@ redisconn_blobcache_factory_redis(struct redisconn_pool *pool);
  */
 REDISCONN_EXPORT redisconn_blobcache_factory *
 redisconn_blobcache_factory_redis_prefixed(struct redisconn_pool *pool, const char *prefix);
+
+/**
+ * A factory of Redis caches on a cluster (redisconn_blobcache_redis_cluster_new(cluster,
+ * prefix, ns) per namespace; `prefix` copied). The cluster is not owned and
+ * must outlive every use of the caches. Returns NULL for a NULL cluster, a
+ * prefix over REDISCONN_BLOBCACHE_MAX_PREFIX bytes, or out of memory.
+ */
+REDISCONN_EXPORT redisconn_blobcache_factory *
+redisconn_blobcache_factory_redis_cluster(struct redisconn_cluster *cluster, const char *prefix);
 
 /**
  * A factory of in-process LRU caches that all share ONE store bounded by

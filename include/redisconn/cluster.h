@@ -45,7 +45,9 @@ typedef struct redisconn_cluster_options {
     redisconn_pool_options pool;
     /** Most MOVED/ASK redirections one command follows. Default 5. */
     int max_redirects;
-    /** Most retries of a command answered TRYAGAIN or CLUSTERDOWN (with back-off). Default 3. */
+    /** Most retries of one command answered TRYAGAIN, CLUSTERDOWN or LOADING, or whose node
+     * could not be reached before it was sent (CONNECT, RESOLVE), with back-off: 50 ms,
+     * doubling, at most 1 s. Default 3. */
     int max_retries;
     /** The slot map is refreshed this often even when nothing moved, in ms; 0 = only on
      * demand. Default 30000. */
@@ -53,6 +55,9 @@ typedef struct redisconn_cluster_options {
     /** On-demand refreshes (after MOVED, a node failing) at most this often, in ms.
      * Default 100. */
     int min_refresh_interval_ms;
+    /** How long one node may take to answer CLUSTER SLOTS before the next is asked, in
+     * ms; 0 = the pools' command timeout. Default 2000. */
+    int refresh_timeout_ms;
 } redisconn_cluster_options;
 
 /** Fills `opts` with the defaults (see the fields). */
@@ -76,13 +81,23 @@ REDISCONN_EXPORT redisconn_cluster *redisconn_cluster_new(struct event_base *bas
  * Sends a command to the node that owns the slot of its keys (hiredis format
  * syntax, like redisconn_pool_command()): multiplexed and pipelined on that
  * node's shared connections. MOVED and ASK are followed (up to
- * max_redirects), TRYAGAIN and CLUSTERDOWN retried with back-off (up to
- * max_retries). The callback fires exactly once with `conn` NULL: OK with the
- * reply, or a status — those of redisconn_pool_command(), plus REDIRECT (too
- * many redirections) and, synchronously instead of the callback, CROSSSLOT,
- * CLUSTER (not meaningful on a cluster), LEASE_REQUIRED, UNSUPPORTED,
- * INVALID, CLOSED, NOMEM. `timeout_ms` > 0 bounds each attempt (0 = the
- * pools' command timeout).
+ * max_redirects), TRYAGAIN, CLUSTERDOWN and LOADING retried with back-off
+ * (up to max_retries), and so is a command whose node could not be reached
+ * before it was sent (CONNECT, RESOLVE: it never ran); a command whose node
+ * left the map before it was sent goes to the new owner. A connection that
+ * breaks or times out after sending (IO, TIMEOUT) is not retried: the
+ * command may have run. Those failures mark the node suspect and refresh
+ * the map (docs/cluster.md).
+ *
+ * The callback fires exactly once with `conn` NULL: OK with the reply (also
+ * the last TRYAGAIN/CLUSTERDOWN error reply when the retries are used up),
+ * or a status — those of redisconn_pool_command(), plus REDIRECT (more than
+ * max_redirects redirections), CONNECT (no node serves the slot), TIMEOUT
+ * (also: no slot map within the timeout). Returned synchronously instead of
+ * the callback: CROSSSLOT, CLUSTER (not meaningful on a cluster: see
+ * redisconn_cluster_broadcast()), LEASE_REQUIRED (stateful or blocking: see
+ * redisconn_cluster_acquire()), UNSUPPORTED, INVALID, CLOSED, NOMEM.
+ * `timeout_ms` > 0 bounds each attempt (0 = the pools' command timeout).
  */
 REDISCONN_EXPORT int redisconn_cluster_command(redisconn_cluster *cluster, int64_t timeout_ms,
                                                redisconn_reply_cb cb, void *privdata,
@@ -104,7 +119,9 @@ REDISCONN_EXPORT int redisconn_cluster_command_argv(redisconn_cluster *cluster, 
  * acquire of redisconn_pool_acquire() on that node's pool, with its callback
  * contract and statuses. The lease is a plain pool lease: a MOVED or ASK
  * reply on it is the caller's to handle (its slot moved meanwhile).
- * Returns the handle, or NULL for bad arguments / out of memory.
+ * Before the first slot map the lease is on the first seed. Returns the
+ * handle, or NULL for bad arguments, a closed cluster or out of memory (then
+ * `cb` never fires).
  */
 REDISCONN_EXPORT redisconn_acquire *redisconn_cluster_acquire(redisconn_cluster *cluster,
                                                               const char *key, size_t keylen,
@@ -149,9 +166,10 @@ REDISCONN_EXPORT void redisconn_cluster_get_stats(const redisconn_cluster *clust
                                                   redisconn_cluster_stats *stats);
 
 /**
- * The stats of the pool of node `index` (0 .. nodes-1, in the order of the
- * last slot map) and its address ("host:port", owned by the cluster, valid
- * until the next loop iteration). Returns REDISCONN_OK, or INVALID.
+ * The stats of the pool of node `index` (0 .. stats.nodes-1: the nodes with
+ * a pool now) and its address ("host:port", owned by the cluster, valid
+ * until the next loop iteration); `is_master`: a master of the current map.
+ * Any output may be NULL. Returns REDISCONN_OK, or INVALID.
  */
 REDISCONN_EXPORT int redisconn_cluster_node_stats(const redisconn_cluster *cluster, int index,
                                                   const char **addr, int *is_master,

@@ -54,6 +54,25 @@ REDISCONN_EXPORT redisconn_ctx *redisconn_use_pool(redisconn_ctx *ctx, redisconn
 /** The pool installed in `ctx` (the nearest one up the chain), or NULL. Borrowed. */
 REDISCONN_EXPORT redisconn_pool *redisconn_get_pool(const redisconn_ctx *ctx);
 
+struct redisconn_cluster;
+
+/**
+ * Derives a context holding a Redis Cluster client (redisconn/cluster.h), as
+ * redisconn_use_pool() does a pool (not owned; it must stay open while the
+ * context is used). Nearest wins: below it, redisconn_get_pool() is NULL
+ * unless a pool is installed further down, and the other way round.
+ * redisconn_ctx_command() and the Redis blob cache go through the cluster;
+ * redisconn_get() fails with REDISCONN_ERR_CLUSTER (a lease must be by key:
+ * redisconn_cluster_acquire()). The Redis module installs one for
+ * "-redis-addr redis-cluster://host:port,...". Returns a new reference, or
+ * NULL if an argument is NULL or memory is short.
+ */
+REDISCONN_EXPORT redisconn_ctx *redisconn_use_cluster(redisconn_ctx *ctx,
+                                                      struct redisconn_cluster *cluster);
+
+/** The cluster installed in `ctx` (the nearest up the chain), or NULL. Borrowed. */
+REDISCONN_EXPORT struct redisconn_cluster *redisconn_get_cluster(const redisconn_ctx *ctx);
+
 /** A pending redisconn_get(). Opaque; valid until its callback returns. */
 typedef struct redisconn_get_req redisconn_get_req;
 
@@ -61,7 +80,9 @@ typedef struct redisconn_get_req redisconn_get_req;
  * Leases a connection from the pool in `ctx`, like the seed's Get(ctx),
  * without blocking: `cb` receives the connection or the reason there is none.
  *
- *  - No pool in `ctx`: REDISCONN_ERR_NOT_CONFIGURED.
+ *  - No pool in `ctx`: REDISCONN_ERR_NOT_CONFIGURED; a cluster instead
+ *    (redisconn_use_cluster()): REDISCONN_ERR_CLUSTER, `errmsg` saying to
+ *    lease by key with redisconn_cluster_acquire().
  *  - `ctx` already done: its error (REDISCONN_ERR_CANCELED / _DEADLINE).
  *  - Otherwise the pool's acquire runs with the time left until the
  *    deadline of `ctx` as its timeout (no deadline: no timeout). If `ctx`
@@ -91,7 +112,9 @@ REDISCONN_EXPORT int redisconn_get_cancel(redisconn_get_req *req);
 /**
  * Runs one stateless command on the pool installed in `ctx` as a pool-level
  * command (redisconn_pool_command(): no lease, pipelined on a shared
- * connection), bounded by the context:
+ * connection) — or on the cluster installed there, routed by its keys
+ * (redisconn_cluster_command(), which also refuses CROSSSLOT and CLUSTER
+ * synchronously) — bounded by the context:
  *
  *  - no pool in `ctx`: `cb` gets REDISCONN_ERR_NOT_CONFIGURED;
  *  - `ctx` already done: `cb` gets its error (CANCELED / DEADLINE);

@@ -24,6 +24,7 @@ void redisconn_cluster_options_init(redisconn_cluster_options *o)
     o->max_retries = 3;
     o->refresh_interval_ms = 30000;
     o->min_refresh_interval_ms = 100;
+    o->refresh_timeout_ms = 2000;
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -37,8 +38,10 @@ void redisconn__cluster_progress(redisconn_cluster *cl)
 
 static void on_node_closed(redisconn_pool *pool, void *arg)
 {
-    redisconn_cluster *cl = arg;
+    redisconn__cl_node *n = arg;
+    redisconn_cluster *cl = n->cluster;
     (void)pool;
+    n->pool = NULL; /* the entry may be reused */
     cl->closing_pools--;
     redisconn__cluster_progress(cl);
 }
@@ -47,35 +50,71 @@ static void close_node(redisconn_cluster *cl, redisconn__cl_node *n)
 {
     if (n->closing || n->pool == NULL) return;
     n->closing = 1;
+    n->in_map = n->master = 0;
     cl->closing_pools++;
-    redisconn_pool_close(n->pool, on_node_closed, cl);
+    redisconn_pool_close(n->pool, on_node_closed, n);
+}
+
+/* An entry for a new node: a closed one to reuse, or a new one at the end.
+ * Returns its index, or -1 when out of memory. */
+static int free_entry(redisconn_cluster *cl)
+{
+    redisconn__cl_node *n;
+    for (int i = 0; i < cl->nnodes; i++)
+        if (cl->nodes[i]->closing && cl->nodes[i]->pool == NULL) {
+            free(cl->nodes[i]->addr);
+            memset(cl->nodes[i], 0, sizeof(*cl->nodes[i]));
+            return i;
+        }
+    if (cl->nnodes == cl->cap) {
+        int cap = cl->cap ? cl->cap * 2 : 8;
+        redisconn__cl_node **nodes;
+        if (cap > 65535) return -1; /* slots[] holds index + 1 in 16 bits */
+        nodes = realloc(cl->nodes, (size_t)cap * sizeof(*nodes));
+        if (nodes == NULL) return -1;
+        cl->nodes = nodes;
+        cl->cap = cap;
+    }
+    n = calloc(1, sizeof(*n));
+    if (n == NULL) return -1;
+    cl->nodes[cl->nnodes] = n;
+    return cl->nnodes++;
 }
 
 int redisconn__cluster_node(redisconn_cluster *cl, const char *addr)
 {
     redisconn__cl_node *n;
     redisconn_error err;
-    for (int i = 0; i < cl->nnodes; i++)
-        if (strcmp(cl->nodes[i]->addr, addr) == 0 && !cl->nodes[i]->closing) return i;
-    if (cl->nnodes == cl->cap) {
-        int cap = cl->cap ? cl->cap * 2 : 8;
-        redisconn__cl_node **nodes = realloc(cl->nodes, (size_t)cap * sizeof(*nodes));
-        if (nodes == NULL || cap > 65535) return -1;
-        cl->nodes = nodes;
-        cl->cap = cap;
-    }
-    n = calloc(1, sizeof(*n));
-    if (n == NULL) return -1;
+    int i;
+    for (i = 0; i < cl->nnodes; i++)
+        if (!cl->nodes[i]->closing && strcmp(cl->nodes[i]->addr, addr) == 0) return i;
+    if ((i = free_entry(cl)) < 0) return -1;
+    n = cl->nodes[i];
+    n->cluster = cl;
     n->addr = strdup(addr);
     n->pool =
         n->addr ? redisconn_pool_new_with_options(cl->base, addr, &cl->opts.pool, &err) : NULL;
-    if (n->pool == NULL) {
-        free(n->addr);
-        free(n);
+    if (n->pool == NULL) { /* left as a closed entry, reused next time */
+        n->closing = 1;
         return -1;
     }
-    cl->nodes[cl->nnodes] = n;
-    return cl->nnodes++;
+    return i;
+}
+
+void redisconn__cluster_node_host(const redisconn_cluster *cl, int node, char *out, size_t len)
+{
+    const char *addr, *colon;
+    size_t n;
+    out[0] = '\0';
+    if (node < 0 || node >= cl->nnodes || cl->nodes[node]->addr == NULL) return;
+    addr = cl->nodes[node]->addr;
+    colon = strrchr(addr, ':');
+    n = colon ? (size_t)(colon - addr) : strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') { /* "[::1]" */
+        addr++;
+        n -= 2;
+    }
+    snprintf(out, len, "%.*s", (int)n, addr);
 }
 
 void redisconn__cluster_drop_unused(redisconn_cluster *cl)
@@ -145,10 +184,12 @@ static void cluster_free(redisconn_cluster *cl)
         free(cl->nodes[i]);
     }
     free(cl->nodes);
+    free(cl->candidates);
     for (int i = 0; i < cl->nseeds; i++)
         free(cl->seeds[i]);
     free(cl->seeds);
     redisconn__timer_destroy(&cl->refresh_timer);
+    redisconn__timer_destroy(&cl->wait_timer);
     redisconn__defer_destroy(&cl->defer);
     redisconn__resp_buf_free(&cl->resp);
     free(cl->username);
@@ -182,7 +223,7 @@ static int check_options(redisconn_cluster *cl, const redisconn_cluster_options 
         return REDISCONN_ERR_INVALID;
     }
     if (o->max_redirects < 0 || o->max_retries < 0 || o->refresh_interval_ms < 0 ||
-        o->min_refresh_interval_ms < 0) {
+        o->min_refresh_interval_ms < 0 || o->refresh_timeout_ms < 0) {
         *why = "cluster options must not be negative";
         return REDISCONN_ERR_INVALID;
     }
@@ -216,14 +257,16 @@ redisconn_cluster *redisconn_cluster_new(struct event_base *base, const char *ad
     if (cl == NULL) return new_failed(NULL, err, REDISCONN_ERR_NOMEM, why);
     cl->base = base;
     redisconn__list_init(&cl->waiting);
+    redisconn__list_init(&cl->retrying);
     redisconn__timer_init(&cl->refresh_timer, base, NULL, cl);
+    redisconn__route_init(cl);
     if (redisconn__defer_init(&cl->defer, base) != 0)
         return new_failed(cl, err, REDISCONN_ERR_NOMEM, why);
     rc = parse_url(cl, addrs, &why);
     if (rc == REDISCONN_OK) rc = check_options(cl, opts, &why);
     if (rc != REDISCONN_OK) return new_failed(cl, err, rc, why);
     redisconn__slots_init(cl);
-    redisconn__slots_refresh(cl, 1); /* the first map, from the seeds */
+    redisconn__slots_refresh(cl); /* the first map, from the seeds */
     if (err) {
         err->status = REDISCONN_OK;
         err->message[0] = '\0';
@@ -392,10 +435,14 @@ void redisconn_cluster_get_stats(const redisconn_cluster *cl, redisconn_cluster_
 int redisconn_cluster_node_stats(const redisconn_cluster *cl, int index, const char **addr,
                                  int *is_master, redisconn_pool_stats *stats)
 {
-    if (cl == NULL || index < 0 || index >= cl->nnodes) return REDISCONN_ERR_INVALID;
-    if (addr) *addr = cl->nodes[index]->addr;
-    if (is_master) *is_master = cl->nodes[index]->master && cl->nodes[index]->in_map;
-    if (stats) redisconn_pool_get_stats(cl->nodes[index]->pool, stats);
+    const redisconn__cl_node *n = NULL;
+    if (cl == NULL || index < 0) return REDISCONN_ERR_INVALID;
+    for (int i = 0; i < cl->nnodes && n == NULL; i++) /* the index-th node with a pool */
+        if (!cl->nodes[i]->closing && index-- == 0) n = cl->nodes[i];
+    if (n == NULL) return REDISCONN_ERR_INVALID;
+    if (addr) *addr = n->addr;
+    if (is_master) *is_master = n->master && n->in_map;
+    if (stats) redisconn_pool_get_stats(n->pool, stats);
     return REDISCONN_OK;
 }
 
@@ -403,7 +450,8 @@ int redisconn_cluster_node_stats(const redisconn_cluster *cl, int index, const c
 static void on_defer(redisconn__defer_item *item)
 {
     redisconn_cluster *cl = REDISCONN_CONTAINER_OF(item, redisconn_cluster, close_item);
-    redisconn__route_map_ready(cl, REDISCONN_ERR_CLOSED, NULL); /* the waiting requests */
+    redisconn__route_map_ready(cl, REDISCONN_ERR_CLOSED); /* the waiting requests */
+    redisconn__route_close(cl);                           /* those in back-off */
     for (int i = 0; i < cl->nnodes; i++)
         close_node(cl, cl->nodes[i]);
     if (cl->closing_pools > 0 || cl->refreshing || cl->requests > 0 || cl->close_done ||
@@ -422,6 +470,7 @@ int redisconn_cluster_close(redisconn_cluster *cl, redisconn_cluster_close_cb cb
     cl->close_cb = cb;
     cl->close_arg = arg;
     redisconn__timer_disarm(&cl->refresh_timer);
+    redisconn__timer_disarm(&cl->wait_timer);
     redisconn__defer_post(&cl->defer, &cl->close_item, on_defer);
     return REDISCONN_OK;
 }

@@ -11,7 +11,10 @@
 #ifndef REDISCONN_CLUSTER_INTERNAL_H
 #define REDISCONN_CLUSTER_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <hiredis/hiredis.h>
 
 #include "redisconn/cluster.h"
 #include "pool/resp.h"
@@ -21,27 +24,32 @@
 
 #define REDISCONN__SLOTS 16384
 
-/* One node: a pool, kept while the slot map names it. */
+/* One node: a pool, kept while the slot map names it. An entry whose pool
+ * closed (pool NULL, closing set) is reused for the next new node, so the
+ * array grows only with the number of nodes known at once. */
 typedef struct redisconn__cl_node {
-    char *addr; /* "host:port" */
-    redisconn_pool *pool;
+    redisconn_cluster *cluster;
+    char *addr;           /* "host:port" */
+    redisconn_pool *pool; /* NULL once its close completed */
     unsigned master : 1;  /* a master in the current map */
     unsigned in_map : 1;  /* named by the current map (else closed after a refresh) */
-    unsigned closing : 1; /* its pool is closing */
+    unsigned closing : 1; /* its pool is closing (or closed) */
+    unsigned suspect : 1; /* its last command failed to connect, broke or timed out */
 } redisconn__cl_node;
 
 /* A command on its way (route.c). */
 typedef struct redisconn__cl_req {
-    redisconn__link link; /* cluster->waiting while the map is awaited */
+    redisconn__link link; /* cluster->waiting (map awaited) or ->retrying (back-off) */
     redisconn_cluster *cluster;
     redisconn_reply_cb cb;
     void *privdata;
     int64_t timeout_ms;
-    int slot; /* -1: no key, any master */
+    uint64_t wait_deadline_us; /* while in cluster->waiting: fails with TIMEOUT then */
+    int slot;                  /* -1: no key, any master */
+    int node;                  /* the node of the current attempt */
     int redirects;
     int retries;
     int ask_node; /* >= 0: the next attempt goes to this node with ASKING */
-    unsigned resent_after_refresh : 1;
     redisconn__timer retry;
     size_t len;
     char cmd[]; /* RESP */
@@ -60,17 +68,23 @@ struct redisconn_cluster {
     int nnodes, cap;
     uint16_t slots[REDISCONN__SLOTS]; /* node index + 1; 0 = no owner known */
     int have_map;
-    int refreshing;    /* a CLUSTER SLOTS is out */
-    int refresh_next;  /* which node or seed to ask next */
-    int refresh_again; /* asked for while one was out */
-    uint64_t last_refresh_us;
+    int refreshing;                 /* a CLUSTER SLOTS is out */
+    int refresh_next;               /* which candidate to ask next */
+    int refresh_again;              /* asked for while one was out */
+    int *candidates;                /* this refresh's order: node index, or -1 - seed index */
+    int ncandidates;                /* entries in candidates */
+    int rr;                         /* round robin over the masters for keyless commands */
+    char asked[300];                /* the address the CLUSTER SLOTS out was sent to */
+    uint64_t last_attempt_us;       /* when the last refresh started (the throttle) */
     redisconn__timer refresh_timer; /* periodic refresh, and the throttled on-demand one */
+    redisconn__timer wait_timer;    /* the earliest deadline in `waiting` */
     redisconn__link waiting;        /* requests waiting for a slot map */
+    redisconn__link retrying;       /* requests waiting out a back-off */
     redisconn__defer defer;
     redisconn__defer_item close_item;
     redisconn__resp_buf resp; /* the RESP encoder's buffer */
-    int closing_pools; /* node pools whose close has not completed */
-    int requests;      /* commands not yet called back (the close waits for them) */
+    int closing_pools;        /* node pools whose close has not completed */
+    int requests;             /* commands not yet called back (the close waits for them) */
     redisconn_cluster_stats stats;
     unsigned closed : 1;
     unsigned close_done : 1;
@@ -87,19 +101,34 @@ int redisconn__cluster_node(redisconn_cluster *cl, const char *addr);
 /* Closes the pools of nodes the current map no longer names. */
 void redisconn__cluster_drop_unused(redisconn_cluster *cl);
 
+/* The node's host ("127.0.0.1" of "127.0.0.1:7000", "::1" of "[::1]:7000")
+ * into out; "" when `node` is not a node. For "MOVED 1 :7001" and empty
+ * CLUSTER SLOTS endpoints: "the host you asked". */
+void redisconn__cluster_node_host(const redisconn_cluster *cl, int node, char *out, size_t len);
+
 /* Something the close waits for has finished: look again (from the loop). */
 void redisconn__cluster_progress(redisconn_cluster *cl);
 
 /* ---- slots.c ----------------------------------------------------------- */
 
 /* The node index owning `slot`, or -1 (no map, or the slot uncovered). For
- * slot -1 (no key): some master, or -1. */
-int redisconn__slots_owner(const redisconn_cluster *cl, int slot);
+ * slot -1 (no key): the masters in turn, those not suspect first; -1 when
+ * the map has none. */
+int redisconn__slots_owner(redisconn_cluster *cl, int slot);
 
-/* Asks for a new slot map now (coalesced: one at a time; throttled to
- * min_refresh_interval_ms unless `urgent`). Waiting requests are dispatched
- * (or failed) when it completes. */
-void redisconn__slots_refresh(redisconn_cluster *cl, int urgent);
+/* Asks for a new slot map: now, or — coalesced, one at a time, at most one
+ * start per min_refresh_interval_ms — as soon as allowed. Candidates: the
+ * map's masters not suspect, then the seeds, then the suspect ones. Waiting
+ * requests are dispatched (or failed) when it completes. Can't fail. */
+void redisconn__slots_refresh(redisconn_cluster *cl);
+
+/* Parses a CLUSTER SLOTS reply (of the node at `asked`) into `owner` (node
+ * index + 1 per slot, 0 = no owner known), creating node entries for the
+ * masters it names and marking them in_map/master. Empty endpoints mean
+ * `asked`'s host; "?" (unknown) endpoints leave their slots without owner.
+ * Returns the slots covered, or -1 for a malformed reply. */
+int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const char *asked,
+                           uint16_t *owner);
 
 /* Starts the periodic refresh timer (cluster creation). */
 void redisconn__slots_init(redisconn_cluster *cl);
@@ -118,8 +147,15 @@ int redisconn__keys_slot(const char *cmd, size_t len);
 int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
                             void *privdata, const char *cmd, size_t len);
 
-/* The slot map arrived (ok) or could not be had (status, msg): the waiting
- * requests go on or fail. */
-void redisconn__route_map_ready(redisconn_cluster *cl, int status, const char *msg);
+/* The slot map arrived (REDISCONN_OK) or could not be had (a status): the
+ * waiting requests go on, or fail with that status (CONNECT when their slot
+ * has still no owner). */
+void redisconn__route_map_ready(redisconn_cluster *cl, int status);
+
+/* The cluster closes: requests waiting out a back-off fail with CLOSED now. */
+void redisconn__route_close(redisconn_cluster *cl);
+
+/* Prepares the cluster's routing state (the waiting-list timer). */
+void redisconn__route_init(redisconn_cluster *cl);
 
 #endif

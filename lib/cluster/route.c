@@ -6,20 +6,32 @@
  *    a refresh scheduled, the command sent to addr;
  *  - ASK slot addr: the slot is migrating — this one command goes to addr,
  *    preceded by ASKING on the same connection (a lease), the map unchanged;
- *  - TRYAGAIN, CLUSTERDOWN: retried after a back-off (50 ms doubling);
- *  - a failure to reach the node (CONNECT, RESOLVE): the map is refreshed
- *    and the command, which was never sent, goes once more.
- * At most max_redirects redirections and max_retries retries; every request
- * calls back exactly once. A command whose node is not known yet waits for
- * the slot map.
+ *  - TRYAGAIN, CLUSTERDOWN, LOADING: retried after a back-off (50 ms
+ *    doubling, at most 1 s); CLUSTERDOWN also schedules a refresh;
+ *  - the node could not be reached before the command was sent (CONNECT,
+ *    RESOLVE): the node is suspect, the map refreshed, and the command —
+ *    which never ran — retried after the same back-off;
+ *  - the node's pool closed before sending it (CLOSED: the node left the
+ *    map): the command goes where the new map says, counted as a redirection;
+ *  - the connection broke or the command timed out (IO, TIMEOUT) once sent:
+ *    the node is suspect and the map refreshed, but the command is not
+ *    retried (it may have run): the caller gets the status.
+ * At most max_redirects redirections (then REDIRECT) and max_retries
+ * retries (then the last answer); every request calls back exactly once. A
+ * command whose slot has no known owner waits for the slot map, at most its
+ * timeout (TIMEOUT).
  */
 #include "cluster/internal.h"
+#include "pool/classify.h"
 #include "util/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Back-off of retry `n` (1-based): 50 ms doubling, at most this. */
+#define RETRY_MAX_MS 1000
 
 static void dispatch(redisconn__cl_req *r);
 
@@ -41,58 +53,176 @@ static void finish(redisconn__cl_req *r, int status, redisReply *reply)
     if (cb) cb(NULL, status, reply, privdata);
 }
 
-/* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the target's node index, or -1. */
-static int redirect_target(redisconn_cluster *cl, const char *msg, int *slot)
+/* The attempt's deadline budget: its own timeout, or the pools' command timeout. */
+static int64_t attempt_ms(const redisconn__cl_req *r)
 {
+    int64_t t = r->cluster->opts.pool.command_timeout_ms;
+    return r->timeout_ms > 0 ? r->timeout_ms : (t > 0 ? t : 5000);
+}
+
+/* ---- waiting for the map ------------------------------------------------- */
+
+/* Fails the waiting requests whose deadline passed; re-arms for the others. */
+static void on_wait_timer(void *arg)
+{
+    redisconn_cluster *cl = arg;
+    uint64_t now = redisconn__now_us(), next = 0;
+    redisconn__link expired, *l, *nx;
+    redisconn__list_init(&expired);
+    for (l = cl->waiting.next; l != &cl->waiting; l = nx) {
+        redisconn__cl_req *r = REDISCONN_CONTAINER_OF(l, redisconn__cl_req, link);
+        nx = l->next;
+        if (r->wait_deadline_us > now) {
+            if (next == 0 || r->wait_deadline_us < next) next = r->wait_deadline_us;
+            continue;
+        }
+        redisconn__list_remove(l);
+        redisconn__list_push_back(&expired, l);
+    }
+    redisconn__timer_arm(&cl->wait_timer, next);
+    while ((l = redisconn__list_first(&expired)) != NULL) { /* detach, then deliver */
+        redisconn__list_remove(l);
+        finish(REDISCONN_CONTAINER_OF(l, redisconn__cl_req, link), REDISCONN_ERR_TIMEOUT, NULL);
+    }
+}
+
+void redisconn__route_init(redisconn_cluster *cl)
+{
+    redisconn__timer_init(&cl->wait_timer, cl->base, on_wait_timer, cl);
+}
+
+/* No node to send to: wait for a map (within the attempt's time). */
+static void wait_for_map(redisconn__cl_req *r)
+{
+    redisconn_cluster *cl = r->cluster;
+    r->wait_deadline_us = redisconn__deadline_after(attempt_ms(r));
+    redisconn__list_push_back(&cl->waiting, &r->link);
+    redisconn__timer_arm(&cl->wait_timer, r->wait_deadline_us);
+    if (!cl->refreshing) redisconn__slots_refresh(cl); /* (one out serves it too) */
+}
+
+void redisconn__route_map_ready(redisconn_cluster *cl, int status)
+{
+    redisconn__link batch, *l;
+    redisconn__list_move(&batch, &cl->waiting);
+    while ((l = redisconn__list_first(&batch)) != NULL) {
+        redisconn__cl_req *r = REDISCONN_CONTAINER_OF(l, redisconn__cl_req, link);
+        redisconn__list_remove(l);
+        if (status != REDISCONN_OK || cl->closed)
+            finish(r, cl->closed ? REDISCONN_ERR_CLOSED : status, NULL);
+        else if (redisconn__slots_owner(cl, r->slot) < 0) /* still no owner: the slot is down */
+            finish(r, REDISCONN_ERR_CONNECT, NULL);
+        else
+            dispatch(r);
+    }
+}
+
+/* ---- retries --------------------------------------------------------------- */
+
+static void on_retry(void *arg)
+{
+    redisconn__cl_req *r = arg;
+    redisconn__list_remove(&r->link);
+    dispatch(r);
+}
+
+/* Schedules the next attempt after the back-off of one more retry.
+ * Returns 0, or -1 when the retries are used up. */
+static int retry_later(redisconn__cl_req *r)
+{
+    redisconn_cluster *cl = r->cluster;
+    int64_t ms;
+    if (r->retries >= cl->opts.max_retries) return -1;
+    ms = r->retries < 5 ? 50LL << r->retries : RETRY_MAX_MS;
+    if (ms > RETRY_MAX_MS) ms = RETRY_MAX_MS;
+    if (redisconn__timer_arm(&r->retry, redisconn__deadline_after(ms)) != 0) return -1;
+    r->retries++;
+    cl->stats.retries++;
+    redisconn__list_push_back(&cl->retrying, &r->link);
+    return 0;
+}
+
+void redisconn__route_close(redisconn_cluster *cl)
+{
+    redisconn__link batch, *l;
+    redisconn__list_move(&batch, &cl->retrying);
+    while ((l = redisconn__list_first(&batch)) != NULL) {
+        redisconn__cl_req *r = REDISCONN_CONTAINER_OF(l, redisconn__cl_req, link);
+        redisconn__list_remove(l);
+        redisconn__timer_disarm(&r->retry);
+        finish(r, REDISCONN_ERR_CLOSED, NULL);
+    }
+}
+
+/* ---- redirections ----------------------------------------------------------- */
+
+/* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the target's node index (created
+ * if new), or -1. An empty host (":6381") is the host of the node asked. */
+static int redirect_target(redisconn__cl_req *r, const char *msg, int *slot)
+{
+    redisconn_cluster *cl = r->cluster;
     const char *sp1 = strchr(msg, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    char addr[300];
-    if (sp2 == NULL) return -1;
+    char addr[300], host[256];
+    if (sp2 == NULL || sp2[1] == '\0') return -1;
     *slot = atoi(sp1 + 1);
     if (*slot < 0 || *slot >= REDISCONN__SLOTS) return -1;
-    snprintf(addr, sizeof(addr), "%s", sp2 + 1);
-    if (addr[0] == ':') { /* an empty host: "the node you asked" is not known here */
-        return -1;
+    if (sp2[1] == ':') {
+        redisconn__cluster_node_host(cl, r->node, host, sizeof(host));
+        if (host[0] == '\0') return -1;
+        snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]%s" : "%s%s", host, sp2 + 1);
+    } else {
+        snprintf(addr, sizeof(addr), "%s", sp2 + 1);
     }
     return redisconn__cluster_node(cl, addr);
 }
 
-static void on_retry(void *arg)
+/* MOVED or ASK: the request goes on (or fails with REDIRECT). Returns 0
+ * when the reply is the answer after all (an unusable target). */
+static int redirect(redisconn__cl_req *r, const char *m)
 {
-    dispatch(arg);
+    redisconn_cluster *cl = r->cluster;
+    int slot, node, ask = m[0] == 'A';
+    if (++r->redirects > cl->opts.max_redirects) {
+        finish(r, REDISCONN_ERR_REDIRECT, NULL);
+        return 1;
+    }
+    node = redirect_target(r, m, &slot);
+    if (node < 0) return 0;
+    if (ask) {
+        cl->stats.ask++;
+        r->ask_node = node;
+    } else {
+        cl->stats.moved++;
+        cl->slots[slot] = (uint16_t)(node + 1);
+        cl->nodes[node]->in_map = cl->nodes[node]->master = 1;
+        redisconn__slots_refresh(cl);
+    }
+    dispatch(r);
+    return 1;
 }
 
 /* An error reply: a redirection or a retry, or the answer. Returns 1 when
- * the request went on. */
+ * the request went on (or was finished here). */
 static int follow(redisconn__cl_req *r, const redisReply *reply)
 {
-    redisconn_cluster *cl = r->cluster;
     const char *m = reply->str;
-    int slot, node;
-    if (strncmp(m, "MOVED ", 6) == 0 || strncmp(m, "ASK ", 4) == 0) {
-        int ask = m[0] == 'A';
-        if (++r->redirects > cl->opts.max_redirects) return 0;
-        node = redirect_target(cl, m, &slot);
-        if (node < 0) return 0;
-        if (ask) {
-            cl->stats.ask++;
-            r->ask_node = node;
-        } else {
-            cl->stats.moved++;
-            cl->slots[slot] = (uint16_t)(node + 1);
-            cl->nodes[node]->in_map = cl->nodes[node]->master = 1;
-            redisconn__slots_refresh(cl, 0);
-        }
-        dispatch(r);
-        return 1;
-    }
-    if (strncmp(m, "TRYAGAIN", 8) == 0 || strncmp(m, "CLUSTERDOWN", 11) == 0) {
-        if (r->retries >= cl->opts.max_retries) return 0;
-        cl->stats.retries++;
-        redisconn__timer_arm(&r->retry, redisconn__deadline_after(50LL << r->retries++));
-        if (m[0] == 'C') redisconn__slots_refresh(cl, 0);
+    if (m == NULL) return 0;
+    if (strncmp(m, "MOVED ", 6) == 0 || strncmp(m, "ASK ", 4) == 0) return redirect(r, m);
+    if (strncmp(m, "TRYAGAIN", 8) == 0 || strncmp(m, "CLUSTERDOWN", 11) == 0 ||
+        strncmp(m, "LOADING", 7) == 0) {
+        if (retry_later(r) != 0) return 0;
+        if (m[0] == 'C') redisconn__slots_refresh(r->cluster);
         return 1;
     }
     return 0;
+}
+
+/* The node of the attempt failed: suspect, and the map is asked again. */
+static void node_failed(redisconn__cl_req *r)
+{
+    redisconn_cluster *cl = r->cluster;
+    if (r->node >= 0 && r->node < cl->nnodes) cl->nodes[r->node]->suspect = 1;
+    redisconn__slots_refresh(cl);
 }
 
 static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
@@ -100,18 +230,33 @@ static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *
     redisconn__cl_req *r = privdata;
     redisconn_cluster *cl = r->cluster;
     (void)conn;
-    if (status == REDISCONN_OK && reply->type == REDIS_REPLY_ERROR && !cl->closed &&
-        follow(r, reply))
-        return;
-    if ((status == REDISCONN_ERR_CONNECT || status == REDISCONN_ERR_RESOLVE) && !cl->closed &&
-        !r->resent_after_refresh) { /* never sent: once more, after a new map */
-        r->resent_after_refresh = 1;
-        redisconn__list_push_back(&cl->waiting, &r->link);
-        redisconn__slots_refresh(cl, 1);
+    if (cl->closed) {
+        finish(r, status, reply);
         return;
     }
-    if (status == REDISCONN_ERR_IO || status == REDISCONN_ERR_TIMEOUT)
-        redisconn__slots_refresh(cl, 0); /* the node may be gone */
+    switch (status) {
+    case REDISCONN_OK:
+        cl->nodes[r->node]->suspect = 0;
+        if (reply->type == REDIS_REPLY_ERROR && follow(r, reply)) return;
+        break;
+    case REDISCONN_ERR_CONNECT: /* never sent: safe to send again */
+    case REDISCONN_ERR_RESOLVE:
+        node_failed(r);
+        if (retry_later(r) == 0) return;
+        break;
+    case REDISCONN_ERR_CLOSED: /* the node's pool closed before sending it */
+        if (++r->redirects <= cl->opts.max_redirects) {
+            dispatch(r);
+            return;
+        }
+        break;
+    case REDISCONN_ERR_IO: /* may have run: the caller is told */
+    case REDISCONN_ERR_TIMEOUT:
+        node_failed(r);
+        break;
+    default:
+        break;
+    }
     finish(r, status, reply);
 }
 
@@ -136,9 +281,11 @@ static void on_ask_lease(redisconn_conn *conn, int status, const char *errmsg, v
     }
     rc = redisconn_command(conn, on_asking, NULL, "ASKING");
     if (rc == REDISCONN_OK) rc = redisconn_command_formatted(conn, on_reply, r, r->cmd, r->len);
-    redisconn_release(conn);
+    redisconn_release(conn); /* the replies still come; then the lease is reused */
     if (rc != REDISCONN_OK) finish(r, rc, NULL);
 }
+
+/* ---- dispatch ----------------------------------------------------------------- */
 
 /* Sends the request to its node (or the ASK target); waits for the map
  * when there is no node to send it to. Errors reach the callback. */
@@ -151,13 +298,13 @@ static void dispatch(redisconn__cl_req *r)
         return;
     }
     if (node < 0 || cl->nodes[node]->closing) {
-        redisconn__list_push_back(&cl->waiting, &r->link);
-        redisconn__slots_refresh(cl, 1);
+        wait_for_map(r);
         return;
     }
+    r->node = node;
     if (r->ask_node >= 0) {
         r->ask_node = -1;
-        if (redisconn_pool_acquire(cl->nodes[node]->pool, r->timeout_ms, on_ask_lease, r) == NULL)
+        if (redisconn_pool_acquire(cl->nodes[node]->pool, attempt_ms(r), on_ask_lease, r) == NULL)
             finish(r, REDISCONN_ERR_NOMEM, NULL);
         return;
     }
@@ -166,24 +313,17 @@ static void dispatch(redisconn__cl_req *r)
     if (rc != REDISCONN_OK) finish(r, rc, NULL);
 }
 
-void redisconn__route_map_ready(redisconn_cluster *cl, int status, const char *msg)
+/* What a pool-level command refuses, refused before the map is in too:
+ * REDISCONN_OK, UNSUPPORTED or LEASE_REQUIRED. */
+static int check_stateless(const char *cmd, size_t len)
 {
-    redisconn__link batch, *l;
-    (void)msg;
-    redisconn__list_move(&batch, &cl->waiting);
-    while ((l = redisconn__list_first(&batch)) != NULL) {
-        redisconn__cl_req *r = REDISCONN_CONTAINER_OF(l, redisconn__cl_req, link);
-        redisconn__list_remove(l);
-        if (status != REDISCONN_OK || cl->closed) {
-            finish(r, cl->closed ? REDISCONN_ERR_CLOSED : status, NULL);
-            continue;
-        }
-        if (redisconn__slots_owner(cl, r->slot) < 0) { /* still no owner: the slot is down */
-            finish(r, REDISCONN_ERR_CONNECT, NULL);
-            continue;
-        }
-        dispatch(r);
-    }
+    unsigned cls = redisconn__classify(cmd, len);
+    int64_t block_ms;
+    if (cls & CLS_UNSUPPORTED) return REDISCONN_ERR_UNSUPPORTED;
+    if (cls & CLS_STATEFUL) return REDISCONN_ERR_LEASE_REQUIRED;
+    if ((cls & CLS_BLOCKING) && redisconn__classify_block_ms(cmd, len, &block_ms))
+        return REDISCONN_ERR_LEASE_REQUIRED;
+    return REDISCONN_OK;
 }
 
 int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn_reply_cb cb,
@@ -192,6 +332,7 @@ int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn
     int slot = redisconn__keys_slot(cmd, len), node, rc;
     redisconn__cl_req *r;
     if (slot < -1) return slot; /* CROSSSLOT, CLUSTER, UNSUPPORTED */
+    if ((rc = check_stateless(cmd, len)) != REDISCONN_OK) return rc;
     r = malloc(sizeof(*r) + len);
     if (r == NULL) return REDISCONN_ERR_NOMEM;
     memset(r, 0, sizeof(*r));
@@ -208,11 +349,14 @@ int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn
     cl->requests++;
     node = redisconn__slots_owner(cl, slot);
     if (node < 0) { /* no map yet: it waits (and calls back from the loop) */
-        redisconn__list_push_back(&cl->waiting, &r->link);
-        redisconn__slots_refresh(cl, 1);
+        wait_for_map(r);
         return REDISCONN_OK;
     }
+    r->node = node;
     rc = redisconn_pool_command_formatted(cl->nodes[node]->pool, timeout_ms, on_reply, r, cmd, len);
-    if (rc != REDISCONN_OK) req_free(r); /* refused before anything was sent */
+    if (rc != REDISCONN_OK) {
+        cl->stats.commands--;
+        req_free(r); /* refused before anything was sent */
+    }
     return rc;
 }

@@ -5,11 +5,14 @@
  * An operation owns copies of its key (with the "<prefix><ns>:" prefix,
  * "luci.blobcache.<ns>:" by default: the Go server's keys) and value, leases a connection, sends
  * one binary-safe command (GET, SET or PSETEX, as an argument vector), releases the connection when
- * the reply arrives and calls back. Every step's callback comes from the
- * pool, hence from the loop; an operation needs nothing from the cache
- * object once started, so the cache may be freed while operations run.
+ * the reply arrives and calls back. On a Redis Cluster (redisconn/cluster.h)
+ * the command goes through the cluster instead, routed by its key, without
+ * a lease. Every step's callback comes from the pool (or the cluster), hence
+ * from the loop; an operation needs nothing from the cache object once
+ * started, so the cache may be freed while operations run.
  */
 #include "redisconn/blobcache.h"
+#include "redisconn/cluster.h"
 #include "redisconn/pool.h"
 
 #include <inttypes.h>
@@ -18,7 +21,8 @@
 #include <string.h>
 
 typedef struct redis_cache {
-    redisconn_pool *pool;
+    redisconn_pool *pool;       /* exactly one of the two */
+    redisconn_cluster *cluster; /* commands routed by key, no lease */
     size_t plen;
     char prefix[]; /* "<prefix><ns>:", not NUL-terminated */
 } redis_cache;
@@ -87,9 +91,9 @@ static void arg_push(cmd_args *a, const char *s, size_t n)
     a->argc++;
 }
 
-/* Sends the operation's command on a leased connection: GET key,
- * SET key value, or PSETEX key ttl value. */
-static int send_command(redis_op *op, redisconn_conn *conn)
+/* Sends the operation's command on a leased connection (or, `conn` NULL,
+ * through `cluster`): GET key, SET key value, or PSETEX key ttl value. */
+static int send_command(redis_op *op, redisconn_conn *conn, redisconn_cluster *cluster)
 {
     char ttl[24];
     cmd_args a = {{NULL}, {0}, 0};
@@ -104,6 +108,8 @@ static int send_command(redis_op *op, redisconn_conn *conn)
         arg_push(&a, ttl, strlen(ttl));
     }
     if (op->get_cb == NULL) arg_push(&a, op->data + op->klen, op->vlen);
+    if (conn == NULL)
+        return redisconn_cluster_command_argv(cluster, 0, on_reply, op, a.argc, a.argv, a.lens);
     return redisconn_command_argv(conn, on_reply, op, a.argc, a.argv, a.lens);
 }
 
@@ -112,7 +118,7 @@ static void on_acquired(redisconn_conn *conn, int status, const char *errmsg, vo
 {
     redis_op *op = arg;
     (void)errmsg;
-    if (status == REDISCONN_OK && (status = send_command(op, conn)) != REDISCONN_OK)
+    if (status == REDISCONN_OK && (status = send_command(op, conn, NULL)) != REDISCONN_OK)
         redisconn_release(conn);
     if (status != REDISCONN_OK) finish(op, status, NULL, 0);
 }
@@ -132,9 +138,15 @@ static redis_op *op_new(const redis_cache *rc, const void *key, size_t keylen, c
     return op;
 }
 
-/* Starts the acquire; on failure the operation is freed, nobody called. */
+/* Starts the acquire (or, on a cluster, the command); on failure the
+ * operation is freed, nobody called. */
 static int start(const redis_cache *rc, redis_op *op)
 {
+    int status;
+    if (rc->cluster != NULL) {
+        if ((status = send_command(op, NULL, rc->cluster)) != REDISCONN_OK) free(op);
+        return status;
+    }
     if (redisconn_pool_acquire(rc->pool, REDISCONN_BLOBCACHE_REDIS_ACQUIRE_TIMEOUT_MS, on_acquired,
                                op) != NULL)
         return REDISCONN_OK;
@@ -169,9 +181,9 @@ static int redis_set(void *impl, const void *key, size_t keylen, const void *val
 
 static const redisconn_blobcache_ops redis_ops = {"redis", redis_get, redis_set, free};
 
-/* A cache for one namespace on `pool`; the key prefix is built once. */
-redisconn_blobcache *redisconn_blobcache_redis_new_prefixed(redisconn_pool *pool,
-                                                            const char *prefix, const char *ns)
+/* A cache for one namespace on `pool` or `cluster`; the key prefix is built once. */
+static redisconn_blobcache *cache_new(redisconn_pool *pool, redisconn_cluster *cluster,
+                                      const char *prefix, const char *ns)
 {
     size_t pl, n;
     redis_cache *rc;
@@ -179,12 +191,13 @@ redisconn_blobcache *redisconn_blobcache_redis_new_prefixed(redisconn_pool *pool
 
     if (prefix == NULL) prefix = REDISCONN_BLOBCACHE_REDIS_PREFIX;
     pl = strnlen(prefix, REDISCONN_BLOBCACHE_MAX_PREFIX + 1);
-    if (pool == NULL || pl > REDISCONN_BLOBCACHE_MAX_PREFIX ||
+    if ((pool == NULL && cluster == NULL) || pl > REDISCONN_BLOBCACHE_MAX_PREFIX ||
         !redisconn_blobcache_namespace_valid(ns))
         return NULL;
     n = strlen(ns);
     if ((rc = malloc(sizeof(*rc) + pl + n + 1)) == NULL) return NULL;
     rc->pool = pool;
+    rc->cluster = cluster;
     rc->plen = pl + n + 1;
     memcpy(rc->prefix, prefix, pl);
     memcpy(rc->prefix + pl, ns, n);
@@ -193,8 +206,49 @@ redisconn_blobcache *redisconn_blobcache_redis_new_prefixed(redisconn_pool *pool
     return c;
 }
 
+redisconn_blobcache *redisconn_blobcache_redis_new_prefixed(redisconn_pool *pool,
+                                                            const char *prefix, const char *ns)
+{
+    return pool ? cache_new(pool, NULL, prefix, ns) : NULL;
+}
+
 /* The Go server's prefix. */
 redisconn_blobcache *redisconn_blobcache_redis_new(redisconn_pool *pool, const char *ns)
 {
     return redisconn_blobcache_redis_new_prefixed(pool, NULL, ns);
+}
+
+redisconn_blobcache *redisconn_blobcache_redis_cluster_new(redisconn_cluster *cluster,
+                                                           const char *prefix, const char *ns)
+{
+    return cluster ? cache_new(NULL, cluster, prefix, ns) : NULL;
+}
+
+/* What a cluster factory makes its caches with. */
+typedef struct cluster_factory {
+    redisconn_cluster *cluster; /* borrowed */
+    char prefix[];
+} cluster_factory;
+
+static redisconn_blobcache *make_on_cluster(void *arg, const char *ns)
+{
+    cluster_factory *f = arg;
+    return redisconn_blobcache_redis_cluster_new(f->cluster, f->prefix, ns);
+}
+
+redisconn_blobcache_factory *redisconn_blobcache_factory_redis_cluster(redisconn_cluster *cluster,
+                                                                       const char *prefix)
+{
+    cluster_factory *f;
+    redisconn_blobcache_factory *factory;
+    size_t n;
+    if (prefix == NULL) prefix = REDISCONN_BLOBCACHE_REDIS_PREFIX;
+    n = strnlen(prefix, REDISCONN_BLOBCACHE_MAX_PREFIX + 1);
+    if (cluster == NULL || n > REDISCONN_BLOBCACHE_MAX_PREFIX) return NULL;
+    if ((f = malloc(sizeof(*f) + n + 1)) == NULL) return NULL;
+    f->cluster = cluster;
+    memcpy(f->prefix, prefix, n + 1);
+    factory = redisconn_blobcache_factory_new(make_on_cluster, f, free);
+    if (factory == NULL) free(f);
+    return factory;
 }

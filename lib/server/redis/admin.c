@@ -13,7 +13,8 @@
  *      PermissionDenied "not an admin" and Redis is untouched;
  *   3. warning `Redis admin: "<identity>" is calling "FLUSHALL"`;
  *   4. FLUSHALL ASYNC (async) or FLUSHALL as a pool-level command bounded by
- *      the request: Redis's error reply, or the connection breaking or
+ *      the request — on a Redis Cluster, broadcast to every master
+ *      (redisconn_cluster_broadcast): Redis's error reply, or the connection breaking or
  *      timing out once the command is sent, is InvalidArgument
  *      `"FLUSHALL" command failed: <why>` (Go's conn.Do error); no connection
  *      to be had is Internal "failed to get redis connection: <why>".
@@ -21,6 +22,7 @@
  * a log line or an answer.
  */
 #include "server/redis/admin.h"
+#include "redisconn/cluster.h"
 #include "redisconn/redisconn.h"
 #include "redisconn/server.h"
 #include "server/host/host.h"
@@ -110,6 +112,32 @@ static void on_flushed(redisconn_conn *conn, int status, redisReply *reply, void
     free(c);
 }
 
+/* FLUSHALL answered by every master of a cluster (or some failed). */
+static void on_flushed_all(redisconn_cluster *cluster, int nodes, int failed, const char *errmsg,
+                           void *privdata)
+{
+    admin_call *c = privdata;
+    redisReply r = {.type = REDIS_REPLY_ERROR, .str = (char *)(errmsg ? errmsg : "error reply")};
+    (void)cluster;
+    (void)nodes;
+    if (failed == 0)
+        redisconn__prpc_reply_empty(c->req, c->fmt);
+    else
+        reply_failure(c, REDISCONN_OK, &r);
+    redisconn__admin_release(c->admin);
+    free(c);
+}
+
+/* FLUSHALL [ASYNC] on the pool of the request, or on every master of its cluster. */
+static int send_flush(admin_call *c, int async)
+{
+    redisconn_ctx *ctx = redisconn_request_ctx(c->req);
+    const char *cmd = async ? "FLUSHALL ASYNC" : "FLUSHALL";
+    redisconn_cluster *cluster = redisconn_get_pool(ctx) ? NULL : redisconn_get_cluster(ctx);
+    if (cluster == NULL) return redisconn_ctx_command(ctx, on_flushed, c, cmd);
+    return redisconn_cluster_broadcast(cluster, 0, on_flushed_all, c, cmd);
+}
+
 /* An administrator's call: FLUSHALL [ASYNC] on the pool of the request. */
 static void flush_all(redisconn__admin *a, redisconn_request *req, int fmt, int async)
 {
@@ -120,8 +148,7 @@ static void flush_all(redisconn__admin *a, redisconn_request *req, int fmt, int 
         c->req = req;
         c->fmt = fmt;
         a->refs++;
-        rc = redisconn_ctx_command(redisconn_request_ctx(req), on_flushed, c,
-                                   async ? "FLUSHALL ASYNC" : "FLUSHALL");
+        rc = send_flush(c, async);
         if (rc == REDISCONN_OK) return;
         a->refs--;
         reply_failure(c, rc, NULL);

@@ -6,8 +6,11 @@
  *
  * The command itself cannot be withdrawn from a pipeline: when the context
  * ends first, the caller gets the context's error at once and the reply,
- * whenever it comes, is dropped (ctxop.h).
+ * whenever it comes, is dropped (ctxop.h). A context with a cluster
+ * (redisconn_use_cluster) sends it through the cluster instead, routed by
+ * its keys.
  */
+#include "redisconn/cluster.h"
 #include "redisconn/redisconn.h"
 #include "server/context/ctxop.h"
 
@@ -57,13 +60,19 @@ static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *
     redisconn__ctxop_free(&c->op);
 }
 
+/* Where the context's commands go: its pool, or its cluster. */
+typedef struct target {
+    redisconn_pool *pool;
+    redisconn_cluster *cluster;
+} target;
+
 /*
  * Allocates the command and decides how it starts. REDISCONN_OK: send it
- * now on `*pool` with `*timeout` (0: the pool's); REDISCONN__CTXOP_EARLY_RC:
+ * now to `*to` with `*timeout` (0: the pool's); REDISCONN__CTXOP_EARLY_RC:
  * its status is on its way; an error: nothing was kept, nobody is called.
  */
 static int prepare(redisconn_ctx *ctx, redisconn_reply_cb cb, void *privdata, ctx_cmd **out,
-                   redisconn_pool **pool, int64_t *timeout)
+                   target *to, int64_t *timeout)
 {
     int rc;
     ctx_cmd *c = calloc(1, sizeof(*c));
@@ -71,8 +80,10 @@ static int prepare(redisconn_ctx *ctx, redisconn_reply_cb cb, void *privdata, ct
     c->cb = cb;
     c->privdata = privdata;
     redisconn__ctxop_init(&c->op, ctx, cmd_fail, NULL); /* a sent command cannot be withdrawn */
-    *pool = redisconn_get_pool(ctx);
-    if (*pool == NULL) return redisconn__ctxop_fail_later(&c->op, REDISCONN_ERR_NOT_CONFIGURED);
+    to->pool = redisconn_get_pool(ctx);
+    to->cluster = to->pool ? NULL : redisconn_get_cluster(ctx);
+    if (to->pool == NULL && to->cluster == NULL)
+        return redisconn__ctxop_fail_later(&c->op, REDISCONN_ERR_NOT_CONFIGURED);
     rc = redisconn__ctxop_begin(&c->op, timeout);
     if (rc == REDISCONN_OK) *out = c;
     return rc;
@@ -83,13 +94,16 @@ int redisconn_ctx_commandv(redisconn_ctx *ctx, redisconn_reply_cb cb, void *priv
                            const char *fmt, va_list ap)
 {
     ctx_cmd *c = NULL;
-    redisconn_pool *pool;
+    target to;
     int64_t timeout;
     int rc;
     if (ctx == NULL || fmt == NULL) return REDISCONN_ERR_INVALID;
-    rc = prepare(ctx, cb, privdata, &c, &pool, &timeout);
+    rc = prepare(ctx, cb, privdata, &c, &to, &timeout);
     if (rc != REDISCONN_OK) return redisconn__ctxop_result(rc);
-    rc = redisconn_pool_commandv(pool, timeout, on_reply, c, fmt, ap);
+    if (to.pool != NULL)
+        rc = redisconn_pool_commandv(to.pool, timeout, on_reply, c, fmt, ap);
+    else
+        rc = redisconn_cluster_commandv(to.cluster, timeout, on_reply, c, fmt, ap);
     return redisconn__ctxop_started(&c->op, rc);
 }
 
@@ -110,12 +124,15 @@ int redisconn_ctx_command_argv(redisconn_ctx *ctx, redisconn_reply_cb cb, void *
                                const char **argv, const size_t *argvlen)
 {
     ctx_cmd *c = NULL;
-    redisconn_pool *pool;
+    target to;
     int64_t timeout;
     int rc;
     if (ctx == NULL || argc <= 0 || argv == NULL) return REDISCONN_ERR_INVALID;
-    rc = prepare(ctx, cb, privdata, &c, &pool, &timeout);
+    rc = prepare(ctx, cb, privdata, &c, &to, &timeout);
     if (rc != REDISCONN_OK) return redisconn__ctxop_result(rc);
-    rc = redisconn_pool_command_argv(pool, timeout, on_reply, c, argc, argv, argvlen);
+    if (to.pool != NULL)
+        rc = redisconn_pool_command_argv(to.pool, timeout, on_reply, c, argc, argv, argvlen);
+    else
+        rc = redisconn_cluster_command_argv(to.cluster, timeout, on_reply, c, argc, argv, argvlen);
     return redisconn__ctxop_started(&c->op, rc);
 }

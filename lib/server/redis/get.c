@@ -13,16 +13,26 @@
  *    disposed of — a connection in it is released, never dropped;
  *  - otherwise the pool's answer is delivered (TIMEOUT read as DEADLINE).
  *
- * The handle is freed after the pool's answer, which always comes.
+ * The handle is freed after the pool's answer, which always comes. A
+ * context with a cluster (redisconn_use_cluster, kept here too) has no pool
+ * to lease from: its gets fail with REDISCONN_ERR_CLUSTER, pointing at
+ * redisconn_cluster_acquire().
  */
+#include "redisconn/cluster.h"
 #include "redisconn/redisconn.h"
 #include "server/context/ctxop.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 
-/* The context key of the pool: an address nobody else can have. */
-static const char pool_key;
+/* The context keys of the pool and of the cluster: addresses nobody else
+ * can have. Installing one masks the other (nearest wins). */
+static const char pool_key, cluster_key;
+
+/* What a get on a cluster-configured context is told. */
+#define CLUSTER_MSG                                                                                \
+    "Redis is a cluster here: a lease must be by key, with "                                       \
+    "redisconn_cluster_acquire(redisconn_get_cluster(ctx), key, keylen, ...)"
 
 struct redisconn_get_req {
     redisconn__ctxop op; /* first: ctxop frees the block through it */
@@ -34,11 +44,35 @@ struct redisconn_get_req {
 
 _Static_assert(offsetof(redisconn_get_req, op) == 0, "the ctxop must come first");
 
+/* Two value nodes: `mask` hidden (NULL), then `key` holding `value`. */
+static redisconn_ctx *with_masked(redisconn_ctx *ctx, const void *mask, const void *key,
+                                  void *value)
+{
+    redisconn_ctx *masked, *out;
+    if (ctx == NULL || value == NULL) return NULL;
+    if (redisconn_ctx_value(ctx, mask) == NULL) /* nothing to hide */
+        return redisconn_ctx_with_value(ctx, key, value, NULL);
+    masked = redisconn_ctx_with_value(ctx, mask, NULL, NULL);
+    out = masked ? redisconn_ctx_with_value(masked, key, value, NULL) : NULL;
+    redisconn_ctx_unref(masked);
+    return out;
+}
+
 /* A value node holding the pool (not owned). */
 redisconn_ctx *redisconn_use_pool(redisconn_ctx *ctx, redisconn_pool *pool)
 {
-    if (ctx == NULL || pool == NULL) return NULL;
-    return redisconn_ctx_with_value(ctx, &pool_key, pool, NULL);
+    return with_masked(ctx, &cluster_key, &pool_key, pool);
+}
+
+/* A value node holding the cluster (not owned). */
+redisconn_ctx *redisconn_use_cluster(redisconn_ctx *ctx, redisconn_cluster *cluster)
+{
+    return with_masked(ctx, &pool_key, &cluster_key, cluster);
+}
+
+redisconn_cluster *redisconn_get_cluster(const redisconn_ctx *ctx)
+{
+    return ctx ? redisconn_ctx_value(ctx, &cluster_key) : NULL;
 }
 
 /* The nearest pool up the chain. */
@@ -51,7 +85,8 @@ redisconn_pool *redisconn_get_pool(const redisconn_ctx *ctx)
 static void get_fail(redisconn__ctxop *op, int status)
 {
     redisconn_get_req *g = (redisconn_get_req *)(void *)op;
-    g->cb(NULL, status, redisconn_strerror(status), g->arg);
+    g->cb(NULL, status, status == REDISCONN_ERR_CLUSTER ? CLUSTER_MSG : redisconn_strerror(status),
+          g->arg);
 }
 
 /* The context ended while the acquire waits: cancel it now (its CANCELED
@@ -105,7 +140,9 @@ redisconn_get_req *redisconn_get(redisconn_ctx *ctx, redisconn_acquire_cb cb, vo
     redisconn__ctxop_init(&g->op, ctx, get_fail, get_abandon);
     pool = redisconn_get_pool(ctx);
     if (pool == NULL) {
-        redisconn__ctxop_fail_later(&g->op, REDISCONN_ERR_NOT_CONFIGURED);
+        redisconn__ctxop_fail_later(&g->op, redisconn_get_cluster(ctx) != NULL
+                                                ? REDISCONN_ERR_CLUSTER
+                                                : REDISCONN_ERR_NOT_CONFIGURED);
         return g;
     }
     rc = redisconn__ctxop_begin(&g->op, &timeout);

@@ -6,6 +6,7 @@
 #include "redisconn/metrics.h"
 #include "redisconn/pool.h"
 #include "server/metrics/internal.h"
+#include "server/redis/pool_metrics.h"
 
 #define CONNS         "redis_pool_conns"
 #define WAIT_COUNT    "redis_pool_wait_count_total"
@@ -86,15 +87,24 @@ static int families(redisconn_metrics *m, pool_families *f)
 /* Sets the series of pool `name`; stops at the first failure. */
 int redisconn_report_stats(redisconn_metrics *m, const redisconn_pool *pool, const char *name)
 {
+    redisconn_pool_stats st;
+    if (pool == NULL) return REDISCONN_ERR_INVALID;
+    redisconn_pool_get_stats(pool, &st);
+    return redisconn__report_pool_stats(m, &st, name);
+}
+
+int redisconn__report_pool_stats(redisconn_metrics *m, const redisconn_pool_stats *stats,
+                                 const char *name)
+{
     pool_families f;
     redisconn_pool_stats st;
     const char *idle[2], *in_use[2], *label[1];
     int rc;
 
-    if (m == NULL || pool == NULL || name == NULL || !redisconn__utf8_valid(name))
+    if (m == NULL || stats == NULL || name == NULL || !redisconn__utf8_valid(name))
         return REDISCONN_ERR_INVALID;
     if ((rc = families(m, &f)) != REDISCONN_OK) return rc;
-    redisconn_pool_get_stats(pool, &st);
+    st = *stats;
     idle[0] = in_use[0] = label[0] = name;
     idle[1] = "idle";
     in_use[1] = "in-use";

@@ -4,13 +4,18 @@
  * with the seed's defaults in the server's root context (AUTH from a
  * private file or $REDIS_PASSWORD, logging into the server log), Redis as
  * the global blob cache, the pool's metrics, the admin endpoint, the /readyz
- * check; all undone at shutdown.
+ * check; all undone at shutdown. With "-redis-addr redis-cluster://h:p,..."
+ * a Redis Cluster client takes the pool's place: in the context
+ * (redisconn_use_cluster), behind the blob cache and redisconn_ctx_command,
+ * its node pools summed in the metrics, PING through it for /readyz.
  */
 #include "redisconn/blobcache.h"
+#include "redisconn/cluster.h"
 #include "redisconn/metrics.h"
 #include "redisconn/redisconn.h"
 #include "server/host/host.h"
 #include "server/redis/admin.h"
+#include "server/redis/pool_metrics.h"
 #include "server/redis/secret_file.h"
 
 #include <stdio.h>
@@ -33,7 +38,8 @@ struct redis_module {
 /* What one initialization set up, undone by its cleanup; freed when the
  * pool is (the pool logs through `log` until then). */
 typedef struct redis_runtime {
-    redisconn_pool *pool;
+    redisconn_pool *pool;       /* exactly one of the two */
+    redisconn_cluster *cluster; /* for a redis-cluster:// address */
     redisconn_metrics *metrics; /* borrowed from the server; the hook's registry */
     redisconn__admin *admin;    /* a reference */
     redisconn__logger log;      /* the server's, copied */
@@ -113,42 +119,76 @@ static int read_password(const redisconn_module_options *o, redisconn_host *host
     return REDISCONN_OK;
 }
 
-/* The pool with the seed's defaults, AUTH and the server log; the password
- * buffer is wiped whatever happens. NULL with the reason on `host`. */
-static redisconn_pool *make_pool(const redisconn_module_options *o, redisconn_host *host,
-                                 redis_runtime *rt, int *rc)
+/* "cannot use Redis ..." on `host`, never echoing credentials of a URL. */
+static void cannot_use(const redisconn_module_options *o, redisconn_host *host, const char *why)
+{
+    if (strchr(o->redis_addr, '@') == NULL)
+        redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d: %s", o->redis_addr,
+                              o->redis_db, why);
+    else /* a URL with credentials: never echo it */
+        redisconn_host_errorf(host, "cannot use Redis, db %d: %s", o->redis_db, why);
+}
+
+/* A cluster client whose node pools have the options of `po` (db 0 only). */
+static int make_cluster(const redisconn_module_options *o, redisconn_host *host, redis_runtime *rt,
+                        const redisconn_pool_options *po)
+{
+    redisconn_cluster_options co;
+    redisconn_error err;
+    if (o->redis_db != 0) {
+        cannot_use(o, host, "a Redis Cluster has only database 0 (-redis-db)");
+        return REDISCONN_ERR_INVALID;
+    }
+    redisconn_cluster_options_init(&co);
+    co.pool = *po;
+    rt->cluster = redisconn_cluster_new(redisconn_host_base(host), o->redis_addr, &co, &err);
+    if (rt->cluster == NULL) cannot_use(o, host, err.message);
+    return rt->cluster ? REDISCONN_OK : err.status;
+}
+
+/* The pool (or the cluster) with the seed's defaults, AUTH and the server
+ * log; the password buffer is wiped whatever happens. An error status with
+ * the reason on `host`. */
+static int make_target(const redisconn_module_options *o, redisconn_host *host, redis_runtime *rt)
 {
     char password[PASSWORD_MAX + 1];
     redisconn_pool_options po;
     redisconn_error err;
-    redisconn_pool *pool = NULL;
+    int rc;
     redisconn_pool_options_init(&po); /* the seed's NewPool defaults */
     po.db = o->redis_db;
     po.log_fn = pool_log;
     po.log_arg = rt;
     po.log_level = rt->log.level;
     if (o->redis_username != NULL && o->redis_username[0] != '\0') po.username = o->redis_username;
-    if ((*rc = read_password(o, host, password, sizeof(password))) == REDISCONN_OK) {
+    if ((rc = read_password(o, host, password, sizeof(password))) == REDISCONN_OK) {
         if (password[0] != '\0') po.password = password;
-        pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr, &po, &err);
-        if (pool == NULL) {
-            *rc = err.status;
-            if (strchr(o->redis_addr, '@') == NULL)
-                redisconn_host_errorf(host, "cannot use Redis at \"%s\", db %d: %s", o->redis_addr,
-                                      o->redis_db, err.message);
-            else /* a URL with credentials: never echo it */
-                redisconn_host_errorf(host, "cannot use Redis, db %d: %s", o->redis_db,
-                                      err.message);
+        if (strncmp(o->redis_addr, "redis-cluster://", 16) == 0) {
+            po.db = 0;
+            rc = make_cluster(o, host, rt, &po);
+        } else {
+            rt->pool = redisconn_pool_new_with_options(redisconn_host_base(host), o->redis_addr,
+                                                       &po, &err);
+            if (rt->pool == NULL) cannot_use(o, host, err.message);
+            rc = rt->pool ? REDISCONN_OK : err.status;
         }
     }
     explicit_bzero(password, sizeof(password));
-    return pool;
+    return rc;
 }
 
-/* Collection hook: the pool's statistics as pool "default" (ReportStats). */
-static void report_pool(redisconn_metrics *m, void *pool)
+/* Collection hook: the pool's statistics (a cluster's node pools, summed)
+ * as pool "default" (ReportStats). */
+static void report_pool(redisconn_metrics *m, void *arg)
 {
-    redisconn_report_stats(m, pool, "default");
+    const redis_runtime *rt = arg;
+    redisconn_cluster_stats st;
+    if (rt->pool != NULL) {
+        redisconn_report_stats(m, rt->pool, "default");
+        return;
+    }
+    redisconn_cluster_get_stats(rt->cluster, &st);
+    redisconn__report_pool_stats(m, &st.pool, "default");
 }
 
 /* The pool is freed: the runtime goes, and the cleanup (if one runs) is over. */
@@ -161,19 +201,31 @@ static void on_pool_closed(redisconn_pool *pool, void *arg)
     if (c != NULL) redisconn_cleanup_done(c);
 }
 
+static void on_cluster_closed(redisconn_cluster *cluster, void *arg)
+{
+    (void)cluster;
+    on_pool_closed(NULL, arg);
+}
+
+/* Closes the pool or the cluster; the runtime is freed when that completes
+ * (or now, when the close cannot start). */
+static void close_target(redis_runtime *rt)
+{
+    int rc = rt->pool ? redisconn_pool_close(rt->pool, on_pool_closed, rt)
+                      : redisconn_cluster_close(rt->cluster, on_cluster_closed, rt);
+    if (rc != REDISCONN_OK) on_pool_closed(NULL, rt);
+}
+
 /* Cleanup: no more reports, no more admin state, then the pool closes; done
  * when the close completes. */
 static void cleanup(redisconn_cleanup *c, void *arg)
 {
     redis_runtime *rt = arg;
-    if (rt->metrics != NULL) redisconn_metrics_off_collect(rt->metrics, report_pool, rt->pool);
+    if (rt->metrics != NULL) redisconn_metrics_off_collect(rt->metrics, report_pool, rt);
     redisconn__admin_release(rt->admin);
     rt->admin = NULL;
     rt->cleanup = c;
-    if (redisconn_pool_close(rt->pool, on_pool_closed, rt) != REDISCONN_OK) {
-        free(rt);
-        redisconn_cleanup_done(c);
-    }
+    close_target(rt);
 }
 
 /* One run of the "redis" readiness check. */
@@ -188,8 +240,11 @@ static void not_ready_reason(const redis_runtime *rt, int status, const redisRep
                              char *why, size_t len)
 {
     redisconn_pool_stats st;
-    const char *msg = redisconn_pool_errstr(rt->pool);
-    redisconn_pool_get_stats(rt->pool, &st);
+    const char *msg = rt->pool ? redisconn_pool_errstr(rt->pool) : NULL;
+    if (rt->pool != NULL)
+        redisconn_pool_get_stats(rt->pool, &st);
+    else
+        st.server_down = 0; /* a cluster's nodes: the PING's status tells */
     if (st.server_down)
         snprintf(why, len, "server down: last dial error %s%s%.300s",
                  redisconn_status_name(st.last_dial_status), msg ? ": " : "", msg ? msg : "");
@@ -230,16 +285,22 @@ static void check_redis(redisconn_readiness *r, redisconn_ctx *ctx, void *arg)
     }
     p->r = r;
     p->rt = arg;
-    rc = redisconn_pool_command(p->rt->pool, READY_PING_MS, on_ready_ping, p, "PING");
+    if (p->rt->pool != NULL)
+        rc = redisconn_pool_command(p->rt->pool, READY_PING_MS, on_ready_ping, p, "PING");
+    else
+        rc = redisconn_cluster_command(p->rt->cluster, READY_PING_MS, on_ready_ping, p, "PING");
     if (rc != REDISCONN_OK) on_ready_ping(NULL, rc, NULL, p);
 }
 
-/* The pool in the context, and Redis as its global blob cache. */
-static int install_ctx(redisconn_ctx *ctx, redisconn_pool *pool, const char *prefix,
+/* The pool (or cluster) in the context, and Redis as its global blob cache. */
+static int install_ctx(redisconn_ctx *ctx, const redis_runtime *rt, const char *prefix,
                        redisconn_ctx **out)
 {
-    redisconn_blobcache_factory *f = redisconn_blobcache_factory_redis_prefixed(pool, prefix);
-    redisconn_ctx *with_pool = redisconn_use_pool(ctx, pool);
+    redisconn_blobcache_factory *f =
+        rt->pool ? redisconn_blobcache_factory_redis_prefixed(rt->pool, prefix)
+                 : redisconn_blobcache_factory_redis_cluster(rt->cluster, prefix);
+    redisconn_ctx *with_pool =
+        rt->pool ? redisconn_use_pool(ctx, rt->pool) : redisconn_use_cluster(ctx, rt->cluster);
     *out = f && with_pool ? redisconn_with_global_cache(with_pool, f) : NULL;
     redisconn_ctx_unref(with_pool);
     if (*out != NULL) return REDISCONN_OK;
@@ -263,19 +324,19 @@ static int start_redis(const redisconn_module_options *o, redisconn_ctx *ctx, re
         free(rt);
         return REDISCONN_ERR_INVALID;
     }
-    if ((rt->pool = make_pool(o, host, rt, &rc)) == NULL) {
+    if ((rc = make_target(o, host, rt)) != REDISCONN_OK) {
         free(rt);
         return rc;
     }
     if ((rc = redisconn_host_add_cleanup(host, cleanup, rt)) != REDISCONN_OK) {
-        if (redisconn_pool_close(rt->pool, on_pool_closed, rt) != REDISCONN_OK) free(rt);
+        close_target(rt);
         return rc;
     }
     rt->metrics = redisconn_host_metrics(host);
-    if (rt->metrics != NULL) rc = redisconn_metrics_on_collect(rt->metrics, report_pool, rt->pool);
+    if (rt->metrics != NULL) rc = redisconn_metrics_on_collect(rt->metrics, report_pool, rt);
     if (rc == REDISCONN_OK) rc = redisconn__admin_install(host, o->admin_tokens_file, &rt->admin);
     if (rc == REDISCONN_OK) rc = redisconn_host_add_readiness_check(host, "redis", check_redis, rt);
-    if (rc == REDISCONN_OK) rc = install_ctx(ctx, rt->pool, o->blobcache_prefix, out_ctx);
+    if (rc == REDISCONN_OK) rc = install_ctx(ctx, rt, o->blobcache_prefix, out_ctx);
     return rc; /* on failure the cleanup undoes what was done */
 }
 
