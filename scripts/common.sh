@@ -13,7 +13,7 @@ REDISCONN_DEMO_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" redis-server redis-too
 REDISCONN_TEST_PACKAGES=("${REDISCONN_DEMO_PACKAGES[@]}" libcriterion-dev clang
                          libclang-rt-14-dev protobuf-compiler libprotobuf-dev file)
 # scripts/bench: the tests', plus the plots, callgrind and syscall counts.
-REDISCONN_BENCH_PACKAGES=("${REDISCONN_TEST_PACKAGES[@]}" gnuplot-nox valgrind strace)
+REDISCONN_BENCH_PACKAGES=("${REDISCONN_TEST_PACKAGES[@]}" gnuplot-nox valgrind strace golang-go golang-github-gomodule-redigo-dev)
 # scripts/deb: Debian packaging tools and the build dependencies of debian/control.
 REDISCONN_DEB_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" debhelper dpkg-dev fakeroot lintian)
 

@@ -48,7 +48,14 @@
 #include <malloc.h>
 
 #include <event2/event.h>
+#ifdef REDISCONN_BENCH_HAVE_CALLGRIND_H
 #include <valgrind/callgrind.h>
+#else /* without valgrind's headers the client requests are no-ops */
+#define CALLGRIND_START_INSTRUMENTATION ((void)0)
+#define CALLGRIND_STOP_INSTRUMENTATION  ((void)0)
+#define CALLGRIND_ZERO_STATS            ((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s)      ((void)(s))
+#endif
 
 #include "redisconn/pool.h"
 

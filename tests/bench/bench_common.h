@@ -1,7 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* bench_common.h — argument parsing, latency recording and the result line
- * shared by the benchmarks in tests/bench/. Header-only so each benchmark is
- * one self-contained executable. */
+/* bench_common.h — argument parsing, latency recording, CPU time, the
+ * callgrind window and the result line shared by the benchmarks in
+ * tests/bench/. Header-only so each benchmark is one self-contained
+ * executable.
+ *
+ * The result line (bench_report) ends in ops_per_sec=N and carries the
+ * process's user and system CPU time per request (getrusage(RUSAGE_SELF)
+ * from bench_begin to bench_report, before the percentile sort).
+ *
+ * Under valgrind --tool=callgrind, bench_record dumps the counters twice: at
+ * the completion of request W = max(TOTAL / 10, CONCURRENCY) (dump "warmup":
+ * start-up, dials, first W requests) and at the completion of request
+ * TOTAL - CONCURRENCY (dump "steady"). Between the two every completion
+ * starts exactly one new request with CONCURRENCY in flight, so the "steady"
+ * dump is exactly TOTAL - CONCURRENCY - W request cycles of the steady
+ * state (printed as callgrind_window=N); the rest of the run (the last
+ * requests, the close, the sort) lands in the final dump at exit. */
 #ifndef REDISCONN_BENCH_COMMON_H
 #define REDISCONN_BENCH_COMMON_H
 
@@ -9,8 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef REDISCONN_BENCH_HAVE_CALLGRIND_H
+#include <valgrind/callgrind.h>
+#else /* without valgrind's headers: no window dumps */
+#define RUNNING_ON_VALGRIND        0
+#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
+#endif
 
 typedef struct bench_args {
     const char *host;
@@ -117,7 +139,25 @@ static inline uint32_t bench_pct(bench_lat *l, double p)
 typedef struct bench_count {
     long started, done, errors;
     bench_lat lat;
+    long cg_from, cg_to; /* the callgrind window: completions (cg_from, cg_to] */
+    uint64_t t0_us;      /* bench_begin's clock */
+    struct rusage ru0;   /* bench_begin's CPU times */
 } bench_count;
+
+/* Starts the clock and the CPU times; call right before the first request. */
+static inline void bench_begin(bench_count *n, const bench_args *a)
+{
+    bench_lat_init(&n->lat, a->total);
+    n->cg_from = a->total / 10 > a->concurrency ? a->total / 10 : a->concurrency;
+    n->cg_to = a->total - a->concurrency;
+    if (n->cg_to <= n->cg_from) n->cg_from = n->cg_to = -1; /* too short: no window */
+    if (RUNNING_ON_VALGRIND && n->cg_to > 0) {
+        printf("callgrind_window=%ld\n", n->cg_to - n->cg_from);
+        fflush(stdout);
+    }
+    getrusage(RUSAGE_SELF, &n->ru0);
+    n->t0_us = bench_now_us();
+}
 
 enum { BENCH_IDLE = 0, BENCH_START_NEXT = 1, BENCH_ALL_DONE = 2 };
 
@@ -127,21 +167,35 @@ static inline int bench_record(bench_count *n, const bench_args *a, uint64_t t0,
 {
     n->done++;
     if (!ok) n->errors++;
+    if (n->done == n->cg_from) CALLGRIND_DUMP_STATS_AT("warmup");
+    if (n->done == n->cg_to) CALLGRIND_DUMP_STATS_AT("steady");
     bench_lat_add(&n->lat, bench_now_us() - t0);
     if (n->started < a->total) return BENCH_START_NEXT;
     return n->done == a->total ? BENCH_ALL_DONE : BENCH_IDLE;
 }
 
-/* Prints the result line; the last field is ops_per_sec=N (tools parse it). */
-static inline void bench_report(const char *name, const bench_args *a, long done, long errors,
-                                uint64_t elapsed_us, bench_lat *l)
+static inline double bench_tv_ns(struct timeval a, struct timeval b)
 {
-    double secs = (double)elapsed_us / 1e6;
+    return ((double)b.tv_sec - (double)a.tv_sec) * 1e9 +
+           ((double)b.tv_usec - (double)a.tv_usec) * 1e3;
+}
+
+/* Stops the clock and the CPU times (the sort is not counted), prints the
+ * result line; the last field is ops_per_sec=N (tools parse it). */
+static inline void bench_report(const char *name, const bench_args *a, bench_count *n)
+{
+    uint64_t elapsed_us = bench_now_us() - n->t0_us;
+    double secs = (double)elapsed_us / 1e6, done = n->done > 0 ? (double)n->done : 1.0;
+    bench_lat *l = &n->lat;
+    struct rusage ru1;
+    getrusage(RUSAGE_SELF, &ru1);
     qsort(l->us, (size_t)l->n, sizeof(uint32_t), bench_cmp_u32);
-    printf("bench=%s mode=%s concurrency=%d pool=%d total=%ld errors=%ld seconds=%.3f "
-           "p50_us=%u p99_us=%u ops_per_sec=%.0f\n",
-           name, a->mode, a->concurrency, a->pool_size, done, errors, secs, bench_pct(l, 0.50),
-           bench_pct(l, 0.99), secs > 0 ? (double)done / secs : 0.0);
+    printf(
+        "bench=%s mode=%s concurrency=%d pool=%d total=%ld errors=%ld seconds=%.3f "
+        "p50_us=%u p99_us=%u user_ns_per_op=%.0f sys_ns_per_op=%.0f ops_per_sec=%.0f\n",
+        name, a->mode, a->concurrency, a->pool_size, n->done, n->errors, secs, bench_pct(l, 0.50),
+        bench_pct(l, 0.99), bench_tv_ns(n->ru0.ru_utime, ru1.ru_utime) / done,
+        bench_tv_ns(n->ru0.ru_stime, ru1.ru_stime) / done, secs > 0 ? (double)n->done / secs : 0.0);
     fflush(stdout);
     free(l->us);
 }

@@ -96,7 +96,6 @@ int main(int argc, char **argv)
     redisconn_cluster_options o;
     redisconn_error err;
     client *clients;
-    uint64_t t0;
     const char *seeds = take_seeds(&argc, argv);
 
     memset(&b, 0, sizeof(b));
@@ -117,15 +116,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "cluster_bench: %s\n", err.message);
         return 2;
     }
-    bench_lat_init(&b.n.lat, b.args.total);
     clients = calloc((size_t)b.args.concurrency, sizeof(*clients));
-    t0 = bench_now_us();
+    bench_begin(&b.n, &b.args);
     for (int i = 0; i < b.args.concurrency && b.n.started < b.args.total; i++) {
         clients[i].b = &b;
         start_one(&clients[i]);
     }
     event_base_dispatch(b.base);
-    bench_report("cluster", &b.args, b.n.done, b.n.errors, bench_now_us() - t0, &b.n.lat);
+    bench_report("cluster", &b.args, &b.n);
     free(clients);
     event_base_free(b.base);
     return b.n.errors ? 1 : 0;

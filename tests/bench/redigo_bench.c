@@ -376,7 +376,6 @@ int main(int argc, char **argv)
 {
     bench b;
     client *clients;
-    uint64_t t0;
 
     memset(&b, 0, sizeof(b));
     b.args = bench_parse(argc, argv, "leased", "leased");
@@ -390,16 +389,15 @@ int main(int argc, char **argv)
     b.pool.port = b.args.port;
     b.pool.max_active = b.args.pool_size;
     b.pool.max_idle = b.args.pool_size;
-    bench_lat_init(&b.n.lat, b.args.total);
     clients = calloc((size_t)b.args.concurrency, sizeof(*clients));
-    t0 = bench_now_us();
+    bench_begin(&b.n, &b.args);
     for (int i = 0; i < b.args.concurrency && b.n.started < b.args.total; i++) {
         clients[i].b = &b;
         start_one(&clients[i]);
     }
     event_base_dispatch(b.base);
     if (b.pool.dial_errors) fprintf(stderr, "redigo_bench: %ld dials failed\n", b.pool.dial_errors);
-    bench_report("redigo", &b.args, b.n.done, b.n.errors, bench_now_us() - t0, &b.n.lat);
+    bench_report("redigo", &b.args, &b.n);
     free(clients);
     event_base_free(b.base);
     return b.n.errors ? 1 : 0;
