@@ -23,8 +23,10 @@
 #include <string.h>
 
 /* Open another shared connection when the least loaded one has this many
- * replies outstanding (and max_shared allows). */
-enum { SHARED_DEPTH = 64 };
+ * replies outstanding (and max_shared allows). 32, not more: with one
+ * connection the client and the server take turns (one batch out, one batch
+ * back); from 33 in flight on, two connections let them overlap. */
+enum { SHARED_DEPTH = 32 };
 
 typedef struct pending_cmd {
     redisconn__link link;
