@@ -16,10 +16,12 @@
 #define DIAL_ERRORS   "redis_pool_dial_errors_total"
 #define FAST_FAILED   "redis_pool_fast_failed_total"
 #define SERVER_DOWN   "redis_pool_server_down"
+#define FAILOVERS     "redis_pool_failovers_total"
 
 /* The families of a report. */
 typedef struct pool_families {
     redisconn__family *conns, *count, *duration, *waits, *dials, *dial_errors, *fast_failed, *down;
+    redisconn__family *failovers;
 } pool_families;
 
 /* The pool's wait bucket bounds, in seconds. */
@@ -30,7 +32,8 @@ static void wait_bounds(double *out)
 }
 
 /* The outage families: dials, failed dials, requests failed at once while
- * the server was down, and whether it is down now. */
+ * the server was down, whether it is down now, and the Sentinel failovers
+ * followed (0 for a pool on a fixed address). */
 static int outage_families(redisconn_metrics *m, pool_families *f)
 {
     static const char *const pool_label[] = {"pool"};
@@ -48,10 +51,14 @@ static int outage_families(redisconn_metrics *m, pool_families *f)
         "down.",
         pool_label, 1, NULL, 0, &f->fast_failed);
     if (rc != REDISCONN_OK) return rc;
-    return redisconn__metrics_ensure(
+    rc = redisconn__metrics_ensure(
         m, REDISCONN__GAUGE, SERVER_DOWN,
         "1 while the Redis pool considers the server down (dials failing, no connection open).",
         pool_label, 1, NULL, 0, &f->down);
+    if (rc != REDISCONN_OK) return rc;
+    return redisconn__metrics_ensure(m, REDISCONN__COUNTER, FAILOVERS,
+                                     "Sentinel switches of the master the Redis pool followed.",
+                                     pool_label, 1, NULL, 0, &f->failovers);
 }
 
 /* The families, registered on first use; an existing family of the same
@@ -130,5 +137,8 @@ int redisconn__report_pool_stats(redisconn_metrics *m, const redisconn_pool_stat
                                    (double)st.fast_failed);
     if (rc == REDISCONN_OK)
         rc = redisconn_gauge_set((redisconn_gauge *)(void *)f.down, label, st.server_down);
+    if (rc == REDISCONN_OK)
+        rc = redisconn_counter_set((redisconn_counter *)(void *)f.failovers, label,
+                                   (double)st.failovers);
     return rc;
 }

@@ -53,8 +53,9 @@ Test(pool_metrics, report_registers_the_seed_families_with_their_types)
     cr_assert_str_eq(rt_expo_family(collected, "redis_pool_dial_errors_total")->type, "counter");
     cr_assert_str_eq(rt_expo_family(collected, "redis_pool_fast_failed_total")->type, "counter");
     cr_assert_str_eq(rt_expo_family(collected, "redis_pool_server_down")->type, "gauge");
-    cr_assert_eq(collected->nfamilies, 8);
-    cr_assert_eq(collected->n, 4 + REDISCONN_WAIT_BUCKETS + 3 + 4,
+    cr_assert_str_eq(rt_expo_family(collected, "redis_pool_failovers_total")->type, "counter");
+    cr_assert_eq(collected->nfamilies, 9);
+    cr_assert_eq(collected->n, 4 + REDISCONN_WAIT_BUCKETS + 3 + 5,
                  "idle, in-use, wait count, wait duration, the wait histogram's "
                  "finite buckets, +Inf bucket, _sum and _count, and the outage series");
 }
@@ -84,6 +85,7 @@ Test(pool_metrics, fresh_pool_reports_zeros)
     cr_assert_eq(rt_expo_value(collected, IN_USE("default")), 0);
     cr_assert_eq(rt_expo_value(collected, WAIT_COUNT("default")), 0);
     cr_assert_eq(rt_expo_value(collected, WAIT_US("default")), 0);
+    cr_assert_eq(rt_expo_value(collected, "redis_pool_failovers_total{pool=\"default\"}"), 0);
 }
 
 Test(pool_metrics, in_use_gauge_counts_leased_connections)

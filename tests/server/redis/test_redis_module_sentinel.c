@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/expo.h"
 #include "support/sentinel_support.h"
 #include "support/server_fixture.h"
 
@@ -31,7 +32,7 @@ static void teardown(void)
     rt_sentinels_stop(&sent);
 }
 
-TestSuite(redis_module_sentinel, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(redis_module_sentinel, .init = setup, .fini = teardown, .timeout = 40);
 
 static void start_with(redisconn_module *m)
 {
@@ -77,4 +78,30 @@ Test(redis_module_sentinel, a_sentinel_url_as_redis_addr_flag_serves_requests_fr
     expect_count_on_the_master();
     rt_srv_env_shutdown(&http_env);
     redisconn_flags_free(fs);
+}
+
+/* The module's pool's failovers_total sample in GET /metrics (-1 if absent). */
+static double scraped_failovers(void)
+{
+    static rt_expo ex; /* large: not on the stack */
+    const rt_sample *s;
+    rt_http *h = rt_srv_fetch(&http_env, "GET", "/metrics", NULL);
+    cr_assert_eq(h->status, 200, "%d %s", h->status, h->body);
+    rt_expo_parse(h->body, &ex);
+    rt_http_free(h);
+    s = rt_expo_find(&ex, "redis_pool_failovers_total{pool=\"default\"}");
+    return s ? s->value : -1;
+}
+
+Test(redis_module_sentinel, a_failover_the_pool_followed_shows_in_the_failovers_metric)
+{
+    opts.redis_addr = sent.url;
+    start_with(redisconn_module_new(&opts));
+    expect_count_on_the_master(); /* the pool knows the master and watches */
+    cr_assert_eq(scraped_failovers(), 0);
+    rt_sentinels_failover_begin(&sent, 0);
+    for (int i = 0; i < 150 && scraped_failovers() < 1; i++)
+        rt_loop_quiet(http_env.base, 100); /* the pool hears +switch-master */
+    cr_assert_eq(scraped_failovers(), 1);
+    rt_sentinels_failover_end(&sent, 15000);
 }
