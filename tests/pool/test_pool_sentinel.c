@@ -108,6 +108,52 @@ Test(pool_sentinel, a_sentinel_down_at_start_is_skipped)
     redisconn_release(c);
 }
 
+/* ROLE of `srv` says "slave". */
+static int is_replica(rt_server *srv)
+{
+    redisReply *r = rt_cmd(srv, "ROLE");
+    int yes = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+              r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "slave") == 0;
+    if (r) freeReplyObject(r);
+    return yes;
+}
+
+/* Given only sentinel 0, the pool learns the others (SENTINEL sentinels):
+ * with sentinel 0 silent (SIGSTOP) through a failover, the READONLY of the
+ * demoted master sends the pool to a sentinel it learned, which names the
+ * new master. */
+Test(pool_sentinel, sentinels_it_was_not_given_are_learned_and_asked)
+{
+    char url[128];
+    rt_reply r = {0};
+    redisconn_pool_options *o = given_options();
+    redisconn_conn *c;
+    snprintf(url, sizeof(url), "sentinel://127.0.0.1:%d/mymaster", sent.sentinel[0]->port);
+    o->sentinel_timeout_ms = 300;
+    given_pool_at(url, o);
+    c = rt_acquire_ok(&env);
+    redisconn_release(c);
+    rt_loop_quiet(env.base, 300); /* the SENTINEL sentinels reply arrives */
+    rt_sentinels_pause(&sent, 0);
+    rt_sentinels_failover_begin(&sent, 1);
+    rt_sentinels_failover_end(&sent, 20000);
+    for (int i = 0; i < 100 && !is_replica(sent.replica); i++)
+        rt_loop_quiet(env.base, 100); /* until the sentinels demote the old master */
+    for (int i = 0; i < 50; i++) {    /* READONLY until the pool asked again */
+        c = rt_acquire_eventually(&env, 5000, NULL);
+        memset(&r, 0, sizeof(r));
+        rt_command_wait(&env, c, &r, "SET %s %s", "learned", "yes");
+        if (r.type == REDIS_REPLY_STATUS) break;
+        redisconn_release(c);
+        c = NULL;
+        rt_loop_quiet(env.base, 100);
+    }
+    cr_assert_not_null(c, "no write succeeded after the failover: %s", r.str);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+    rt_sentinels_resume(&sent, 0);
+}
+
 Test(pool_sentinel, no_sentinel_reachable_fails_clearly_and_backs_off)
 {
     static rt_acq a[20];
