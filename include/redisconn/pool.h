@@ -108,7 +108,9 @@ typedef struct redisconn_pool_options {
      * The master's own password is `password` (or the URL's). Never logged. */
     const char *sentinel_password;
     /** How long one sentinel may take to connect and answer before the next one
-     * is asked, in ms. Default 1000. */
+     * is asked, in ms; also how long the subscribed sentinel may leave its
+     * health-check PING (one a second) unanswered before the pool subscribes
+     * on the next one. Default 1000. */
     int sentinel_timeout_ms;
 } redisconn_pool_options;
 

@@ -13,8 +13,11 @@
  *    its handshake; a failed dial or a READONLY reply makes the next dial ask
  *    again (the dial governor paces it).
  *  - Following: one connection subscribed to +switch-master on one sentinel
- *    (on the next one when it goes away). A switch of our master retires
- *    every connection of the pool (redisconn__pool_retire).
+ *    (on the next one when it goes away, or when it leaves a PING
+ *    unanswered for the sentinel timeout: a sentinel cut off without a FIN).
+ *    A switch of our master retires every connection of the pool
+ *    (redisconn__pool_retire); a new subscription after a lost one asks
+ *    again, for a switch announced while nobody listened.
  * While the subscription is up (or the answer is under a second old), dials
  * use the known master without asking.
  */
@@ -29,6 +32,7 @@
 enum {
     FRESH_US = 1000000u,     /* an answer this recent is trusted without a subscription */
     RESUBSCRIBE_MS = 500,    /* pause before subscribing on the next sentinel */
+    SUB_PING_MS = 1000,      /* the subscription's health check: a PING this often */
     MAX_LEARNED = 16,        /* most sentinels kept (given + learned) */
     SWITCH_CHANNEL_LEN = 14, /* "+switch-master" */
 };
@@ -52,6 +56,8 @@ struct redisconn__sentinel {
     int last_status;
     char last_msg[200];
     redisconn__timer resub;
+    redisconn__timer ping;          /* the subscription's next PING */
+    unsigned lost_subscription : 1; /* a subscription died: ask again once resubscribed */
     unsigned closing : 1;
 };
 
@@ -241,6 +247,11 @@ static void on_switch(redisconn_conn *conn, int status, redisReply *r, void *pri
     if (status != REDISCONN_OK || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
     if (strcmp(r->element[0]->str, "subscribe") == 0) {
         s->subscribed = 1;
+        redisconn__timer_arm(&s->ping, redisconn__deadline_after(SUB_PING_MS));
+        if (s->lost_subscription) { /* a switch may have been announced meanwhile */
+            s->lost_subscription = 0;
+            discover(s);
+        }
         return;
     }
     if (strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
@@ -249,6 +260,31 @@ static void on_switch(redisconn_conn *conn, int status, redisReply *r, void *pri
         strcmp(name, s->pool->addr.master_name) != 0)
         return;
     set_master(s, nip, atoi(nport));
+}
+
+/* The subscription answered its PING: the next one in SUB_PING_MS. */
+static void on_sub_pong(redisconn_conn *conn, int status, redisReply *r, void *privdata)
+{
+    redisconn__sentinel *s = privdata;
+    (void)r;
+    if (status != REDISCONN_OK || conn != s->sub || s->closing) return; /* the dead hook goes on */
+    redisconn__timer_arm(&s->ping, redisconn__deadline_after(SUB_PING_MS));
+}
+
+/* PINGs the subscribed sentinel. No answer within the sentinel timeout
+ * closes the connection (TIMEOUT, the deadline hook) and the next sentinel
+ * is subscribed: a sentinel that stopped without closing (SIGSTOP, a
+ * partition) would otherwise keep the pool deaf to +switch-master. */
+static void on_ping_timer(void *arg)
+{
+    static const char cmd[] = "*1\r\n$4\r\nPING\r\n";
+    redisconn__sentinel *s = arg;
+    int64_t wait_ms = s->env.connect_timeout_ms > 0 ? s->env.connect_timeout_ms : 1000;
+    if (s->sub == NULL || !s->subscribed || s->closing) return;
+    if (redisconn__conn_send_user(s->sub, redisconn__classify(cmd, sizeof(cmd) - 1), on_sub_pong, s,
+                                  cmd, sizeof(cmd) - 1,
+                                  redisconn__deadline_after(wait_ms)) != REDISCONN_OK)
+        redisconn__conn_close(s->sub, REDISCONN_ERR_IO);
 }
 
 static void subscribe(redisconn__sentinel *s)
@@ -303,6 +339,8 @@ static void on_dead(redisconn_conn *conn)
     } else if (conn == s->sub) {
         s->sub = NULL;
         s->subscribed = 0;
+        s->lost_subscription = 1;
+        redisconn__timer_disarm(&s->ping);
         s->sub_index++;
         if (!s->closing) redisconn__timer_arm(&s->resub, redisconn__deadline_after(RESUBSCRIBE_MS));
     }
@@ -378,6 +416,7 @@ int redisconn__sentinel_init(redisconn_pool *pool, const redisconn_pool_options 
         failed |= redisconn__addr_copy(&s->list[i], &a->sentinels[i]) != REDISCONN_OK;
     redisconn__list_init(&s->waiting);
     redisconn__timer_init(&s->resub, pool->base, on_resub, s);
+    redisconn__timer_init(&s->ping, pool->base, on_ping_timer, s);
     s->env = (redisconn__conn_env){
         .base = pool->base,
         .defer = &pool->defer,
@@ -403,6 +442,7 @@ void redisconn__sentinel_close(redisconn_pool *pool)
     if (s == NULL || s->closing) return;
     s->closing = 1;
     redisconn__timer_disarm(&s->resub);
+    redisconn__timer_disarm(&s->ping);
     answer_waiting(s, REDISCONN_ERR_CLOSED, NULL);
     if (s->query) redisconn__dial_cancel(s->query, REDISCONN_ERR_CLOSED);
     if (s->sub) redisconn__dial_cancel(s->sub, REDISCONN_ERR_CLOSED);
@@ -423,6 +463,7 @@ void redisconn__sentinel_free(redisconn_pool *pool)
     redisconn__sentinel *s = pool->sentinel;
     if (s == NULL) return;
     redisconn__timer_destroy(&s->resub);
+    redisconn__timer_destroy(&s->ping);
     for (int i = 0; i < s->n; i++)
         redisconn__addr_free(&s->list[i]);
     free(s->list);

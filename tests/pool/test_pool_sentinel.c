@@ -108,6 +108,53 @@ Test(pool_sentinel, a_sentinel_down_at_start_is_skipped)
     redisconn_release(c);
 }
 
+/* The subscribed sentinel (the first given) stops answering (SIGSTOP: no
+ * FIN); the pool notices by its health-check PING, subscribes on another and
+ * hears the switch there, without any command of its own. */
+Test(pool_sentinel, a_silent_subscribed_sentinel_is_replaced_and_the_switch_still_heard)
+{
+    redisconn_pool_options *o = given_options();
+    redisconn_conn *c;
+    o->sentinel_timeout_ms = 300;
+    given_pool_at(sent.url, o);
+    c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+    rt_loop_quiet(env.base, 300); /* subscribed to sentinel 0 */
+    rt_sentinels_pause(&sent, 0);
+    rt_sentinels_failover_begin(&sent, 1);
+    rt_await(env.base, pool_stats().failovers == 1, 15000);
+    cr_assert_eq(pool_stats().idle_count, 0, "the idle connection to the old master closed");
+    rt_sentinels_failover_end(&sent, 20000);
+    c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+    rt_sentinels_resume(&sent, 0);
+}
+
+/* The switch is announced while the pool listens to a silent sentinel (its
+ * PING allowed 5 s): when the pool subscribes again elsewhere, it asks for
+ * the master and finds the switch it did not hear. */
+Test(pool_sentinel, a_switch_announced_while_unsubscribed_is_found_on_resubscribing)
+{
+    redisconn_pool_options *o = given_options();
+    redisconn_conn *c;
+    o->sentinel_timeout_ms = 5000;
+    given_pool_at(sent.url, o);
+    c = rt_acquire_ok(&env);
+    redisconn_release(c);
+    rt_loop_quiet(env.base, 300); /* subscribed to sentinel 0 */
+    rt_sentinels_pause(&sent, 0);
+    rt_sentinels_failover_begin(&sent, 1);
+    rt_sentinels_failover_end(&sent, 20000); /* blocks: announced before the pool can notice */
+    cr_assert_eq(pool_stats().failovers, 0);
+    rt_await(env.base, pool_stats().failovers == 1, 30000);
+    c = rt_acquire_ok(&env);
+    cr_assert_eq(lease_port(c), sent.master->port);
+    redisconn_release(c);
+    rt_sentinels_resume(&sent, 0);
+}
+
 /* ROLE of `srv` says "slave". */
 static int is_replica(rt_server *srv)
 {
