@@ -170,14 +170,17 @@ static void sync_replicas(void)
 
 /* ---- the client's side --------------------------------------------------------- */
 
-static void given_client(int read_from_replicas, int command_timeout_ms)
+/* A client named CLIENT_NAME; refresh_interval_ms 500 (a replica back in
+ * the map is seen soon) unless `periodic` is 0 (the map changes only on
+ * demand: a MOVED can be provoked). */
+static void given_client(int read_from_replicas, int command_timeout_ms, int periodic)
 {
     redisconn_cluster_options o;
     redisconn_cluster_options_init(&o);
     o.read_from_replicas = read_from_replicas;
     o.pool.client_name = CLIENT_NAME;
     o.pool.command_timeout_ms = command_timeout_ms;
-    o.refresh_interval_ms = 500; /* a replica back in the map is seen soon */
+    o.refresh_interval_ms = periodic ? 500 : 0;
     cl = rt_cluster_client(base, &rc, NULL, &o);
 }
 
@@ -247,6 +250,85 @@ static int replica_nodes(uint64_t *commands)
 
 /* ---- reads on replicas ------------------------------------------------------------ */
 
+/* Moves `slot` from master `src` to master `dst` at once, as redis-cli
+ * does: both sides marked, its keys migrated, then SETSLOT NODE on the
+ * target, the source and the other masters. */
+static void move_slot(int slot, int src, int dst)
+{
+    char src_id[41], dst_id[41];
+    redisReply *k;
+    rt_cluster_node_id(&rc, src, src_id);
+    rt_cluster_node_id(&rc, dst, dst_id);
+    rt_cluster_ok(&rc, dst, "CLUSTER SETSLOT %d IMPORTING %s", slot, src_id);
+    rt_cluster_ok(&rc, src, "CLUSTER SETSLOT %d MIGRATING %s", slot, dst_id);
+    k = rt_cmd(rc.node[src], "CLUSTER GETKEYSINSLOT %d 1000", slot);
+    cr_assert(k && k->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < k->elements; i++)
+        rt_cluster_ok(&rc, src, "MIGRATE 127.0.0.1 %d %b 0 5000", rc.node[dst]->port,
+                      k->element[i]->str, k->element[i]->len);
+    freeReplyObject(k);
+    rt_cluster_ok(&rc, dst, "CLUSTER SETSLOT %d NODE %s", slot, dst_id);
+    rt_cluster_ok(&rc, src, "CLUSTER SETSLOT %d NODE %s", slot, dst_id);
+    for (int i = 0; i < RT_CLUSTER_NODES; i++)
+        if (i != src && i != dst && is_master(i))
+            rt_cluster_ok(&rc, i, "CLUSTER SETSLOT %d NODE %s", slot, dst_id);
+}
+
+/* Waits until replica `i`, asked `GET key` after READONLY, answers with an
+ * error starting with `prefix` (e.g. "MOVED") or, when `prefix` is NULL,
+ * with a value: the servers' gossip, nothing to wait on in our loop. */
+static void await_replica_says(int i, const char *key, const char *prefix)
+{
+    int64_t end = rt_now_ms() + 10000;
+    redisContext *c = redisConnect("127.0.0.1", rc.node[i]->port);
+    cr_assert(c && !c->err);
+    freeReplyObject(redisCommand(c, "READONLY"));
+    for (;;) {
+        redisReply *r = redisCommand(c, "GET %s", key);
+        int ok = r && (prefix ? r->type == REDIS_REPLY_ERROR &&
+                                    strncmp(r->str, prefix, strlen(prefix)) == 0
+                              : r->type == REDIS_REPLY_STRING);
+        if (r) freeReplyObject(r);
+        if (ok) break;
+        cr_assert_lt(rt_now_ms(), end, "replica %d: GET %s never said %s", i, key,
+                     prefix ? prefix : "a value");
+        usleep(50000);
+    }
+    redisFree(c);
+}
+
+/* A MOVED from a replica (the client's map is stale: the slot moved to
+ * another master) is followed like any MOVED, to the new owner's replica. */
+static void check_moved_from_a_replica(void)
+{
+    char tag[32], key[48];
+    int src = rt_cluster_master_index(&rc, 0), dst = rt_cluster_master_index(&rc, 16383);
+    int slot = rt_cluster_tag_on(&rc, src, "mv", tag), src_rep, dst_rep;
+    redisconn_cluster_stats before, st;
+    rt_reply r = {0};
+    snprintf(key, sizeof(key), "{%s}:k", tag);
+    rt_cluster_ok(&rc, src, "SET %s moved", key);
+    move_slot(slot, src, dst);
+    sync_replicas();
+    src_rep = rt_cluster_replica_of(&rc, src);
+    dst_rep = rt_cluster_replica_of(&rc, dst);
+    await_replica_says(src_rep, key, "MOVED");
+    await_replica_says(dst_rep, key, NULL);
+    reset_stats();
+    before = rt_cluster_stats(cl);
+    cr_assert_eq(redisconn_cluster_command(cl, 0, rt_reply_cb, &r, "GET %s", key), REDISCONN_OK);
+    rt_await(base, r.calls == 1, 5000);
+    rt_loop_quiet(base, 20); /* a second callback would come now */
+    cr_assert_eq(r.calls, 1);
+    cr_assert_eq(r.status, REDISCONN_OK, "%s", redisconn_status_name(r.status));
+    cr_assert_str_eq(r.str, "moved");
+    st = rt_cluster_stats(cl);
+    cr_assert_eq(st.moved - before.moved, 1);
+    cr_assert_eq(st.replica_commands - before.replica_commands, 2, "both attempts on replicas");
+    cr_assert_eq(cmdstat(src_rep, "get", "rejected_calls"), 1, "the old owner's replica: MOVED");
+    cr_assert_eq(cmdstat(dst_rep, "get", "calls"), 1, "the new owner's replica answered");
+}
+
 /* Writes go to the masters: every SET of keys [0, N) runs on a master, none
  * is sent to a replica (no MOVED, no rejected call there). */
 static void check_writes_on_masters(void)
@@ -295,7 +377,7 @@ Test(cluster_replicas, reads_go_to_the_replicas_writes_and_leases_to_the_masters
     redisconn_cluster_stats st;
     uint64_t on_replicas;
     given_cluster();
-    given_client(1, 0);
+    given_client(1, 0, 0);
     write_keys(N);
     sync_replicas();
     reset_stats();
@@ -325,13 +407,14 @@ Test(cluster_replicas, reads_go_to_the_replicas_writes_and_leases_to_the_masters
     printf("\n");
     check_writes_on_masters();
     check_lease_on_master();
+    check_moved_from_a_replica();
 }
 
 Test(cluster_replicas, with_the_option_off_no_command_reaches_a_replica)
 {
     redisconn_cluster_stats st;
     given_cluster();
-    given_client(0, 0);
+    given_client(0, 0, 1);
     write_keys(N);
     sync_replicas();
     reset_stats();
@@ -364,7 +447,7 @@ Test(cluster_replicas, a_stopped_replica_costs_no_read_they_fall_back_to_the_mas
     uint64_t before;
     int m, rep, on_m;
     given_cluster();
-    given_client(1, 300);
+    given_client(1, 300, 1);
     write_keys(N);
     sync_replicas();
     read_keys(N); /* connections to the replicas are open */
@@ -400,7 +483,7 @@ Test(cluster_replicas, a_killed_replica_costs_no_read_they_fall_back_to_the_mast
     redisconn_cluster_stats st;
     int m, rep;
     given_cluster();
-    given_client(1, 1000);
+    given_client(1, 1000, 1);
     write_keys(N);
     sync_replicas();
     read_keys(N); /* connections to the replicas are open */
