@@ -254,6 +254,8 @@ static void replica_failed(redisconn__cl_req *r, int status)
     dispatch(r);
 }
 
+/* An attempt's answer: the request goes on (fallback from a replica,
+ * redirection, retry, resend) or calls back — exactly once either way. */
 static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     redisconn__cl_req *r = privdata;
