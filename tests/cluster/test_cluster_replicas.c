@@ -4,7 +4,8 @@
  * ms: the tests count commands on the servers, so they cannot share one):
  * with the option on, GETs are served by the replicas (INFO commandstats,
  * CLIENT LIST flag r) and see what was written through the masters; writes
- * and leases stay on the masters; with the option off no connection reaches
+ * and leases stay on the masters; a MOVED from a replica is followed (to
+ * the new owner's replica); with the option off no connection reaches
  * a replica; a replica stopped (SIGSTOP) or killed costs no read, the reads
  * fall back to its master. Also the pool's READONLY handshake stage on a
  * server without cluster support, and the table's read-only marks against
