@@ -19,6 +19,24 @@
  * on one node of a cluster (FLUSHALL, FLUSHDB, KEYS, SCAN, DBSIZE,
  * RANDOMKEY, ...) are refused with REDISCONN_ERR_CLUSTER — use
  * redisconn_cluster_broadcast() for the ones that make sense on every master.
+ *
+ * REPLICAS (option read_from_replicas, off by default). When on, the cluster
+ * keeps the replicas CLUSTER SLOTS lists for each master and gives each one a
+ * pool whose connections send READONLY when they are dialed. A command (of
+ * redisconn_cluster_command() or a variant) that the built-in table marks
+ * read-only (GET, MGET, EXISTS, TTL, HGET, LRANGE, SMEMBERS, ZRANGE, ...;
+ * docs/cluster.md has the list) goes to a replica of its slot's master,
+ * round-robin over those not suspect; when the master has none, to the
+ * master. A replica that cannot be reached, breaks, times out or answers
+ * LOADING/MASTERDOWN is suspect (no reads for 1 s, then one read probes it)
+ * and the read is resent to the master — once per command, not counted in
+ * max_redirects or max_retries (so a stalled replica costs that read up to
+ * two timeouts). MOVED from a replica is followed like any MOVED. Writes,
+ * keyless commands, leases (redisconn_cluster_acquire), ASK targets and
+ * broadcasts always go to masters. A replica serves what it has received: a
+ * read may miss a write the master acknowledged moments ago, and during a
+ * slot migration a replica answers for keys already moved away (nil)
+ * instead of ASK.
  */
 #ifndef REDISCONN_CLUSTER_H
 #define REDISCONN_CLUSTER_H
@@ -58,6 +76,12 @@ typedef struct redisconn_cluster_options {
     /** How long one node may take to answer CLUSTER SLOTS before the next is asked, in
      * ms; 0 = the pools' command timeout. Default 2000. */
     int refresh_timeout_ms;
+    /** 1: read-only commands go to the replicas of their slot's master (see REPLICAS
+     * above: round-robin over the replicas not suspect, the master when there is none;
+     * a replica that fails such a read has it resent to the master once). 0: every
+     * command goes to a master, and no connection is ever opened to a replica.
+     * Replica reads may be stale (asynchronous replication). Default 0. */
+    int read_from_replicas;
 } redisconn_cluster_options;
 
 /** Fills `opts` with the defaults (see the fields). */
@@ -149,16 +173,19 @@ REDISCONN_EXPORT int redisconn_cluster_keyslot(const char *key, size_t keylen);
 
 /** Cluster statistics: totals and what the routing did. */
 typedef struct redisconn_cluster_stats {
-    int nodes;                 /**< nodes with a pool now */
-    int masters;               /**< masters in the slot map */
-    int slots_covered;         /**< slots with an owner in the map (16384 when healthy) */
-    uint64_t commands;         /**< commands accepted */
-    uint64_t moved;            /**< MOVED redirections followed */
-    uint64_t ask;              /**< ASK redirections followed */
-    uint64_t retries;          /**< TRYAGAIN / CLUSTERDOWN retries */
-    uint64_t refreshes;        /**< slot map refreshes completed */
-    uint64_t refresh_errors;   /**< refreshes that found no node to answer */
-    redisconn_pool_stats pool; /**< the node pools' stats, summed */
+    int nodes;                  /**< nodes with a pool now */
+    int masters;                /**< masters in the slot map */
+    int slots_covered;          /**< slots with an owner in the map (16384 when healthy) */
+    uint64_t commands;          /**< commands accepted */
+    uint64_t moved;             /**< MOVED redirections followed */
+    uint64_t ask;               /**< ASK redirections followed */
+    uint64_t retries;           /**< TRYAGAIN / CLUSTERDOWN retries */
+    uint64_t refreshes;         /**< slot map refreshes completed */
+    uint64_t refresh_errors;    /**< refreshes that found no node to answer */
+    redisconn_pool_stats pool;  /**< the node pools' stats, summed */
+    int replicas;               /**< replicas in the slot map with a pool (read_from_replicas) */
+    uint64_t replica_commands;  /**< read-only commands sent to a replica (attempts) */
+    uint64_t replica_fallbacks; /**< of those, resent to the master after the replica failed */
 } redisconn_cluster_stats;
 
 /** Copies the statistics into `*stats`. */
@@ -167,8 +194,9 @@ REDISCONN_EXPORT void redisconn_cluster_get_stats(const redisconn_cluster *clust
 
 /**
  * The stats of the pool of node `index` (0 .. stats.nodes-1: the nodes with
- * a pool now) and its address ("host:port", owned by the cluster, valid
- * until the next loop iteration); `is_master`: a master of the current map.
+ * a pool now, replicas included when read_from_replicas is on) and its
+ * address ("host:port", owned by the cluster, valid until the next loop
+ * iteration); `is_master`: a master of the current map (0 for a replica).
  * Any output may be NULL. Returns REDISCONN_OK, or INVALID.
  */
 REDISCONN_EXPORT int redisconn_cluster_node_stats(const redisconn_cluster *cluster, int index,

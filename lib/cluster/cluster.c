@@ -7,6 +7,7 @@
  */
 #include "cluster/internal.h"
 #include "pool/addr.h"
+#include "pool/replica.h"
 #include "util/clock.h"
 
 #include <stdarg.h>
@@ -25,6 +26,7 @@ void redisconn_cluster_options_init(redisconn_cluster_options *o)
     o->refresh_interval_ms = 30000;
     o->min_refresh_interval_ms = 100;
     o->refresh_timeout_ms = 2000;
+    o->read_from_replicas = 0;
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -46,11 +48,13 @@ static void on_node_closed(redisconn_pool *pool, void *arg)
     redisconn__cluster_progress(cl);
 }
 
+/* Starts closing the node's pool (once); the entry is reusable when it completed. */
 static void close_node(redisconn_cluster *cl, redisconn__cl_node *n)
 {
     if (n->closing || n->pool == NULL) return;
     n->closing = 1;
     n->in_map = n->master = 0;
+    n->nreplicas = 0;
     cl->closing_pools++;
     redisconn_pool_close(n->pool, on_node_closed, n);
 }
@@ -63,6 +67,7 @@ static int free_entry(redisconn_cluster *cl)
     for (int i = 0; i < cl->nnodes; i++)
         if (cl->nodes[i]->closing && cl->nodes[i]->pool == NULL) {
             free(cl->nodes[i]->addr);
+            free(cl->nodes[i]->replicas);
             memset(cl->nodes[i], 0, sizeof(*cl->nodes[i]));
             return i;
         }
@@ -81,24 +86,60 @@ static int free_entry(redisconn_cluster *cl)
     return cl->nnodes++;
 }
 
-int redisconn__cluster_node(redisconn_cluster *cl, const char *addr)
+/* The entry for "host:port" in the role `replica` (0: a master's), created
+ * with its pool (sending READONLY for a replica) if there is none. Returns
+ * its index, or -1 when out of memory or the pool cannot be made. */
+static int node_of(redisconn_cluster *cl, const char *addr, unsigned replica)
 {
     redisconn__cl_node *n;
     redisconn_error err;
     int i;
-    for (i = 0; i < cl->nnodes; i++)
-        if (!cl->nodes[i]->closing && strcmp(cl->nodes[i]->addr, addr) == 0) return i;
+    for (i = 0; i < cl->nnodes; i++) {
+        n = cl->nodes[i];
+        if (!n->closing && n->replica == replica && strcmp(n->addr, addr) == 0) return i;
+    }
     if ((i = free_entry(cl)) < 0) return -1;
     n = cl->nodes[i];
     n->cluster = cl;
+    n->replica = replica & 1u;
     n->addr = strdup(addr);
     n->pool =
         n->addr ? redisconn_pool_new_with_options(cl->base, addr, &cl->opts.pool, &err) : NULL;
+    if (n->pool != NULL && replica && redisconn__pool_set_readonly(n->pool) != REDISCONN_OK) {
+        redisconn_pool_close(n->pool, NULL, NULL); /* a new pool: cannot happen */
+        n->pool = NULL;
+    }
     if (n->pool == NULL) { /* left as a closed entry, reused next time */
         n->closing = 1;
         return -1;
     }
     return i;
+}
+
+int redisconn__cluster_node(redisconn_cluster *cl, const char *addr)
+{
+    return node_of(cl, addr, 0);
+}
+
+int redisconn__cluster_replica(redisconn_cluster *cl, const char *addr)
+{
+    return node_of(cl, addr, 1);
+}
+
+int redisconn__cluster_add_replica(redisconn_cluster *cl, int master, int replica)
+{
+    redisconn__cl_node *m = cl->nodes[master];
+    for (int i = 0; i < m->nreplicas; i++)
+        if (m->replicas[i] == replica) return 0;
+    if (m->nreplicas == m->replicas_cap) {
+        int cap = m->replicas_cap ? m->replicas_cap * 2 : 2;
+        int *r = realloc(m->replicas, (size_t)cap * sizeof(*r));
+        if (r == NULL) return -1;
+        m->replicas = r;
+        m->replicas_cap = cap;
+    }
+    m->replicas[m->nreplicas++] = replica;
+    return 0;
 }
 
 void redisconn__cluster_node_host(const redisconn_cluster *cl, int node, char *out, size_t len)
@@ -181,10 +222,12 @@ static void cluster_free(redisconn_cluster *cl)
 {
     for (int i = 0; i < cl->nnodes; i++) {
         free(cl->nodes[i]->addr);
+        free(cl->nodes[i]->replicas);
         free(cl->nodes[i]);
     }
     free(cl->nodes);
     free(cl->candidates);
+    free(cl->pairs);
     for (int i = 0; i < cl->nseeds; i++)
         free(cl->seeds[i]);
     free(cl->seeds);
@@ -225,6 +268,10 @@ static int check_options(redisconn_cluster *cl, const redisconn_cluster_options 
     if (o->max_redirects < 0 || o->max_retries < 0 || o->refresh_interval_ms < 0 ||
         o->min_refresh_interval_ms < 0 || o->refresh_timeout_ms < 0) {
         *why = "cluster options must not be negative";
+        return REDISCONN_ERR_INVALID;
+    }
+    if (o->read_from_replicas != 0 && o->read_from_replicas != 1) {
+        *why = "cluster option read_from_replicas must be 0 or 1";
         return REDISCONN_ERR_INVALID;
     }
     if (cl->password == NULL) {
@@ -421,12 +468,13 @@ void redisconn_cluster_get_stats(const redisconn_cluster *cl, redisconn_cluster_
     if (cl == NULL || stats == NULL) return;
     *stats = cl->stats;
     memset(&stats->pool, 0, sizeof(stats->pool));
-    stats->nodes = stats->masters = 0;
+    stats->nodes = stats->masters = stats->replicas = 0;
     for (int i = 0; i < cl->nnodes; i++) {
         redisconn_pool_stats s;
         if (cl->nodes[i]->closing) continue;
         stats->nodes++;
         stats->masters += cl->nodes[i]->master && cl->nodes[i]->in_map;
+        stats->replicas += cl->nodes[i]->replica && cl->nodes[i]->in_map;
         redisconn_pool_get_stats(cl->nodes[i]->pool, &s);
         add_stats(&stats->pool, &s);
     }

@@ -24,9 +24,14 @@
 
 #define REDISCONN__SLOTS 16384
 
+/* Replicas wait this long after failing a read before one read probes them. */
+#define REDISCONN__REPLICA_RETRY_MS 1000
+
 /* One node: a pool, kept while the slot map names it. An entry whose pool
  * closed (pool NULL, closing set) is reused for the next new node, so the
- * array grows only with the number of nodes known at once. */
+ * array grows only with the number of nodes known at once. A replica's entry
+ * (read_from_replicas) is another entry than the same address as a master:
+ * its pool sends READONLY, and a node changing role changes entry. */
 typedef struct redisconn__cl_node {
     redisconn_cluster *cluster;
     char *addr;           /* "host:port" */
@@ -35,6 +40,11 @@ typedef struct redisconn__cl_node {
     unsigned in_map : 1;  /* named by the current map (else closed after a refresh) */
     unsigned closing : 1; /* its pool is closing (or closed) */
     unsigned suspect : 1; /* its last command failed to connect, broke or timed out */
+    unsigned replica : 1; /* a replica's entry: its pool sends READONLY */
+    int *replicas;        /* a master's: its replicas in the current map (node indexes) */
+    int nreplicas, replicas_cap;
+    unsigned rr;          /* a master's: round robin over its replicas */
+    uint64_t retry_at_us; /* a suspect replica's: no read before this (then one probe) */
 } redisconn__cl_node;
 
 /* A command on its way (route.c). */
@@ -49,7 +59,10 @@ typedef struct redisconn__cl_req {
     int node;                  /* the node of the current attempt */
     int redirects;
     int retries;
-    int ask_node; /* >= 0: the next attempt goes to this node with ASKING */
+    int ask_node;            /* >= 0: the next attempt goes to this node with ASKING */
+    unsigned read : 1;       /* read-only, and read_from_replicas is on */
+    unsigned on_replica : 1; /* the current attempt is on a replica */
+    unsigned fell_back : 1;  /* a replica failed it: the master's from now on */
     redisconn__timer retry;
     size_t len;
     char cmd[]; /* RESP */
@@ -74,6 +87,8 @@ struct redisconn_cluster {
     int *candidates;                /* this refresh's order: node index, or -1 - seed index */
     int ncandidates;                /* entries in candidates */
     int rr;                         /* round robin over the masters for keyless commands */
+    int *pairs;                     /* a CLUSTER SLOTS reply's (master, replica) node pairs */
+    int npairs, pairs_cap;          /* (entries: twice the pairs) */
     char asked[300];                /* the address the CLUSTER SLOTS out was sent to */
     uint64_t last_attempt_us;       /* when the last refresh started (the throttle) */
     redisconn__timer refresh_timer; /* periodic refresh, and the throttled on-demand one */
@@ -94,9 +109,17 @@ struct redisconn_cluster {
 
 /* ---- cluster.c --------------------------------------------------------- */
 
-/* The node for "host:port", created (with its pool) if unknown. Returns its
- * index, or -1 when out of memory or the pool cannot be made. */
+/* The node for "host:port" as a master, created (with its pool) if unknown.
+ * Returns its index, or -1 when out of memory or the pool cannot be made. */
 int redisconn__cluster_node(redisconn_cluster *cl, const char *addr);
+
+/* The same for "host:port" as a replica: an entry of its own whose pool's
+ * connections send READONLY. */
+int redisconn__cluster_replica(redisconn_cluster *cl, const char *addr);
+
+/* Makes `replica` one of master `master`'s replicas (once). Returns 0, or -1
+ * when out of memory (then it is not). */
+int redisconn__cluster_add_replica(redisconn_cluster *cl, int master, int replica);
 
 /* Closes the pools of nodes the current map no longer names. */
 void redisconn__cluster_drop_unused(redisconn_cluster *cl);
@@ -122,11 +145,19 @@ int redisconn__slots_owner(redisconn_cluster *cl, int slot);
  * requests are dispatched (or failed) when it completes. Can't fail. */
 void redisconn__slots_refresh(redisconn_cluster *cl);
 
+/* A replica of master `master` to send a read to: round robin over those in
+ * the map, not closing and not suspect (a suspect one whose retry time came
+ * is taken once, as a probe, and its retry time moved on); -1 when none. */
+int redisconn__slots_replica(redisconn_cluster *cl, int master);
+
 /* Parses a CLUSTER SLOTS reply (of the node at `asked`) into `owner` (node
  * index + 1 per slot, 0 = no owner known), creating node entries for the
- * masters it names and marking them in_map/master. Empty endpoints mean
- * `asked`'s host; "?" (unknown) endpoints leave their slots without owner.
- * Returns the slots covered, or -1 for a malformed reply. */
+ * masters it names and marking them in_map/master — and, with
+ * read_from_replicas, entries for their replicas, listed as (master,
+ * replica) pairs in cl->pairs (installed by the caller when the reply is a
+ * map). Empty endpoints mean `asked`'s host; "?" (unknown) endpoints leave
+ * their slots without owner (and are no replica). Returns the slots
+ * covered, or -1 for a malformed reply. */
 int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const char *asked,
                            uint16_t *owner);
 
@@ -139,6 +170,14 @@ void redisconn__slots_init(redisconn_cluster *cl);
  * unknown: MOVED will correct a guess), or a negative status: CROSSSLOT,
  * CLUSTER (refused on a cluster), UNSUPPORTED (malformed). */
 int redisconn__keys_slot(const char *cmd, size_t len);
+
+/* 1 when the table marks the RESP command read-only (a replica may serve it
+ * after READONLY), else 0 (writes, unknown or malformed commands). */
+int redisconn__keys_is_read(const char *cmd, size_t len);
+
+/* The table's entry `i` (0, 1, ... in order): its name, and in *read whether
+ * it is marked read-only; NULL past the end. For the tests. */
+const char *redisconn__keys_entry(size_t i, int *read);
 
 /* ---- route.c ----------------------------------------------------------- */
 

@@ -16,6 +16,10 @@
  *  - the connection broke or the command timed out (IO, TIMEOUT) once sent:
  *    the node is suspect and the map refreshed, but the command is not
  *    retried (it may have run): the caller gets the status.
+ * With read_from_replicas, a read-only command goes to a replica of its
+ * slot's master (slots.c picks one); if the replica fails it (any status,
+ * or LOADING / MASTERDOWN), the replica is suspect and the command is resent
+ * to the master at once — once per command, outside both bounds.
  * At most max_redirects redirections (then REDIRECT) and max_retries
  * retries (then the last answer); every request calls back exactly once. A
  * command whose slot has no known owner waits for the slot map, at most its
@@ -225,6 +229,33 @@ static void node_failed(redisconn__cl_req *r)
     redisconn__slots_refresh(cl);
 }
 
+/* True when a replica's answer says it cannot serve reads now (an RDB
+ * loading after a full sync, its master link down with stale reads off). */
+static int replica_unready(int status, const redisReply *reply)
+{
+    return status == REDISCONN_OK && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
+           (strncmp(reply->str, "LOADING", 7) == 0 || strncmp(reply->str, "MASTERDOWN", 10) == 0);
+}
+
+/* A read on a replica failed (any status but OK, or replica_unready): the
+ * replica is suspect (no reads until its retry time), the map asked again
+ * unless it only was unready, and the read — which changes nothing — goes
+ * to the master now. The request goes on (or is finished) in every case. */
+static void replica_failed(redisconn__cl_req *r, int status)
+{
+    redisconn_cluster *cl = r->cluster;
+    redisconn__cl_node *n = cl->nodes[r->node];
+    n->suspect = 1;
+    n->retry_at_us = redisconn__deadline_after(REDISCONN__REPLICA_RETRY_MS);
+    if (status != REDISCONN_OK) redisconn__slots_refresh(cl);
+    cl->stats.replica_fallbacks++;
+    r->on_replica = 0;
+    r->fell_back = 1;
+    dispatch(r);
+}
+
+/* An attempt's answer: the request goes on (fallback from a replica,
+ * redirection, retry, resend) or calls back — exactly once either way. */
 static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *privdata)
 {
     redisconn__cl_req *r = privdata;
@@ -234,6 +265,11 @@ static void on_reply(redisconn_conn *conn, int status, redisReply *reply, void *
         finish(r, status, reply);
         return;
     }
+    if (r->on_replica && (status != REDISCONN_OK || replica_unready(status, reply))) {
+        replica_failed(r, status);
+        return;
+    }
+    r->on_replica = 0;
     switch (status) {
     case REDISCONN_OK:
         cl->nodes[r->node]->suspect = 0;
@@ -287,12 +323,41 @@ static void on_ask_lease(redisconn_conn *conn, int status, const char *errmsg, v
 
 /* ---- dispatch ----------------------------------------------------------------- */
 
+/* The node for the request's next attempt: the ASK target, else — for a
+ * read that no replica failed yet — a replica of the slot's master, else
+ * that master (or some master when keyless); -1 when no node is known.
+ * Sets r->on_replica. */
+static int target(redisconn__cl_req *r)
+{
+    redisconn_cluster *cl = r->cluster;
+    int node, replica;
+    r->on_replica = 0;
+    if (r->ask_node >= 0) return r->ask_node;
+    node = redisconn__slots_owner(cl, r->slot);
+    if (node < 0 || !r->read || r->fell_back || cl->nodes[node]->closing) return node;
+    replica = redisconn__slots_replica(cl, node);
+    if (replica < 0) return node;
+    r->on_replica = 1;
+    return replica;
+}
+
+/* Sends the request to `node` as a pool-level command; returns the pool's
+ * status (not OK: nothing was sent and nothing will call back). */
+static int send_to(redisconn__cl_req *r, int node)
+{
+    redisconn_cluster *cl = r->cluster;
+    r->node = node;
+    if (r->on_replica) cl->stats.replica_commands++;
+    return redisconn_pool_command_formatted(cl->nodes[node]->pool, r->timeout_ms, on_reply, r,
+                                            r->cmd, r->len);
+}
+
 /* Sends the request to its node (or the ASK target); waits for the map
  * when there is no node to send it to. Errors reach the callback. */
 static void dispatch(redisconn__cl_req *r)
 {
     redisconn_cluster *cl = r->cluster;
-    int node = r->ask_node >= 0 ? r->ask_node : redisconn__slots_owner(cl, r->slot), rc;
+    int node = target(r), rc;
     if (cl->closed) {
         finish(r, REDISCONN_ERR_CLOSED, NULL);
         return;
@@ -301,15 +366,14 @@ static void dispatch(redisconn__cl_req *r)
         wait_for_map(r);
         return;
     }
-    r->node = node;
     if (r->ask_node >= 0) {
+        r->node = node;
         r->ask_node = -1;
         if (redisconn_pool_acquire(cl->nodes[node]->pool, attempt_ms(r), on_ask_lease, r) == NULL)
             finish(r, REDISCONN_ERR_NOMEM, NULL);
         return;
     }
-    rc = redisconn_pool_command_formatted(cl->nodes[node]->pool, r->timeout_ms, on_reply, r, r->cmd,
-                                          r->len);
+    rc = send_to(r, node);
     if (rc != REDISCONN_OK) finish(r, rc, NULL);
 }
 
@@ -342,20 +406,21 @@ int redisconn__route_submit(redisconn_cluster *cl, int64_t timeout_ms, redisconn
     r->timeout_ms = timeout_ms;
     r->slot = slot;
     r->ask_node = -1;
+    r->read = cl->opts.read_from_replicas && slot >= 0 && redisconn__keys_is_read(cmd, len);
     r->len = len;
     memcpy(r->cmd, cmd, len);
     redisconn__timer_init(&r->retry, cl->base, on_retry, r);
     cl->stats.commands++;
     cl->requests++;
-    node = redisconn__slots_owner(cl, slot);
+    node = target(r);
     if (node < 0) { /* no map yet: it waits (and calls back from the loop) */
         wait_for_map(r);
         return REDISCONN_OK;
     }
-    r->node = node;
-    rc = redisconn_pool_command_formatted(cl->nodes[node]->pool, timeout_ms, on_reply, r, cmd, len);
+    rc = send_to(r, node);
     if (rc != REDISCONN_OK) {
         cl->stats.commands--;
+        cl->stats.replica_commands -= r->on_replica;
         req_free(r); /* refused before anything was sent */
     }
     return rc;

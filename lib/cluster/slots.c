@@ -6,7 +6,8 @@
  * refresh_interval_ms and on demand (after a MOVED, a node failing), one
  * refresh at a time and at most one start every min_refresh_interval_ms.
  * Never blocks the loop: it is a pool-level command, bounded by
- * refresh_timeout_ms per node asked.
+ * refresh_timeout_ms per node asked. With read_from_replicas, each master's
+ * replicas are kept too, and picked in turn for reads.
  */
 #include "cluster/internal.h"
 #include "util/clock.h"
@@ -103,6 +104,38 @@ static int endpoint(const redisReply *e, const char *asked, char *out, size_t le
     return 1;
 }
 
+/* Notes (master, replica) in cl->pairs for installing later. Returns 0, or
+ * -1 when out of memory (the replica is left out). */
+static int note_pair(redisconn_cluster *cl, int master, int replica)
+{
+    if (cl->npairs + 2 > cl->pairs_cap) {
+        int cap = cl->pairs_cap ? cl->pairs_cap * 2 : 16;
+        int *p = realloc(cl->pairs, (size_t)cap * sizeof(*p));
+        if (p == NULL) return -1;
+        cl->pairs = p;
+        cl->pairs_cap = cap;
+    }
+    cl->pairs[cl->npairs++] = master;
+    cl->pairs[cl->npairs++] = replica;
+    return 0;
+}
+
+/* The replicas of one CLUSTER SLOTS entry (endpoints 3 and on) of `master`,
+ * when reads go to replicas: entries made, pairs noted. Unusable endpoints
+ * ("?", malformed) are skipped. */
+static void parse_replicas(redisconn_cluster *cl, const redisReply *e, const char *asked,
+                           int master)
+{
+    char addr[300];
+    if (!cl->opts.read_from_replicas) return;
+    for (size_t j = 3; j < e->elements; j++) {
+        int node;
+        if (!endpoint(e->element[j], asked, addr, sizeof(addr))) continue;
+        node = redisconn__cluster_replica(cl, addr);
+        if (node >= 0) note_pair(cl, master, node);
+    }
+}
+
 int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const char *asked,
                            uint16_t *owner)
 {
@@ -110,6 +143,7 @@ int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const cha
     char addr[300];
     if (r->type != REDIS_REPLY_ARRAY) return -1;
     memset(owner, 0, REDISCONN__SLOTS * sizeof(*owner));
+    cl->npairs = 0;
     for (int i = 0; i < cl->nnodes; i++)
         cl->nodes[i]->in_map = cl->nodes[i]->master = 0;
     for (size_t i = 0; i < r->elements; i++) {
@@ -130,20 +164,60 @@ int redisconn__slots_parse(redisconn_cluster *cl, const redisReply *r, const cha
         for (long long s = from; s <= to; s++)
             owner[s] = (uint16_t)(node + 1);
         covered += (int)(to - from + 1);
+        parse_replicas(cl, e, asked, node);
     }
     return covered;
 }
 
+/* The pairs of the reply just taken as the map become the masters' replica
+ * lists (the old lists go); the replicas are marked in_map. */
+static void install_replicas(redisconn_cluster *cl)
+{
+    for (int i = 0; i < cl->nnodes; i++)
+        cl->nodes[i]->nreplicas = 0;
+    for (int k = 0; k + 1 < cl->npairs; k += 2) {
+        int master = cl->pairs[k], replica = cl->pairs[k + 1];
+        if (!cl->nodes[master]->in_map || cl->nodes[replica]->closing) continue;
+        if (redisconn__cluster_add_replica(cl, master, replica) == 0)
+            cl->nodes[replica]->in_map = 1;
+    }
+    cl->npairs = 0;
+}
+
+int redisconn__slots_replica(redisconn_cluster *cl, int master)
+{
+    redisconn__cl_node *m = cl->nodes[master];
+    uint64_t now = 0;
+    for (int k = 0; k < m->nreplicas; k++) {
+        int i = m->replicas[(m->rr + (unsigned)k) % (unsigned)m->nreplicas];
+        redisconn__cl_node *n = cl->nodes[i];
+        if (n->closing || !n->in_map) continue;
+        if (n->suspect) {
+            if (now == 0) now = redisconn__now_us();
+            if (now < n->retry_at_us) continue;
+            n->retry_at_us = redisconn__deadline_after(REDISCONN__REPLICA_RETRY_MS); /* 1 probe */
+        }
+        m->rr = (m->rr + (unsigned)k + 1) % (unsigned)m->nreplicas;
+        return i;
+    }
+    return -1;
+}
+
 static void ask_next(redisconn_cluster *cl);
 
-/* The nodes' flags as the current map has them (after a reply that was no map). */
+/* The nodes' flags as the current map has them (after a reply that was no
+ * map): the owners of slots are masters, their listed replicas in the map. */
 static void mark_from_map(redisconn_cluster *cl)
 {
+    cl->npairs = 0;
     for (int i = 0; i < cl->nnodes; i++)
         cl->nodes[i]->in_map = cl->nodes[i]->master = 0;
     for (int s = 0; s < REDISCONN__SLOTS; s++)
         if (cl->slots[s] > 0)
             cl->nodes[cl->slots[s] - 1]->in_map = cl->nodes[cl->slots[s] - 1]->master = 1;
+    for (int i = 0; i < cl->nnodes; i++)
+        for (int k = 0; cl->nodes[i]->master && k < cl->nodes[i]->nreplicas; k++)
+            cl->nodes[cl->nodes[i]->replicas[k]]->in_map = 1;
 }
 
 /* The node entry for the address asked, or NULL (it went meanwhile). */
@@ -163,7 +237,10 @@ static int apply(redisconn_cluster *cl, const redisReply *r)
     int covered = -1;
     if (owner == NULL) return -1;
     covered = redisconn__slots_parse(cl, r, cl->asked, owner);
-    if (covered > 0) memcpy(cl->slots, owner, sizeof(cl->slots));
+    if (covered > 0) {
+        memcpy(cl->slots, owner, sizeof(cl->slots));
+        install_replicas(cl);
+    }
     free(owner);
     if (covered <= 0) mark_from_map(cl);
     return covered;

@@ -87,6 +87,7 @@ typedef struct redisconn__conn_env {
     int connect_timeout_ms;  /* locate + DNS + connect + handshake; 0 = none */
     int db;                  /* SELECTed by the handshake; < 0: no SELECT, a PING instead */
     int check_role;          /* the handshake also asks ROLE and fails unless "master" */
+    int readonly;            /* the handshake also sends READONLY (a cluster replica's pool) */
     const char *username;    /* AUTH user (NULL: password-only AUTH) */
     const char *password;    /* AUTH password (NULL: no AUTH); never logged */
     const char *client_name; /* CLIENT SETNAME at dial (NULL: none) */

@@ -2,8 +2,9 @@
 /*
  * dial.c: opening a connection — asking the locator where to go, name
  * resolution (evdns, since hiredis 0.14 would block the loop in
- * getaddrinfo), the non-blocking connect, and the handshake (AUTH, then
- * SELECT) that must succeed before the connection is usable. SELECT is always
+ * getaddrinfo), the non-blocking connect, and the handshake (AUTH, CLIENT
+ * SETNAME, SELECT or PING, READONLY for a cluster replica's pool, ROLE for a
+ * Sentinel's) that must succeed before the connection is usable. SELECT is always
  * sent, even for db 0: its reply proves the server accepted us (Redis answers
  * "-ERR max number of clients reached" to a connection it will not serve).
  *
@@ -31,7 +32,7 @@
 #include <event2/util.h>
 
 /* Handshake stages, in order; the last one sent completes the dial. */
-enum { STAGE_AUTH = 1, STAGE_NAME, STAGE_SELECT, STAGE_PING, STAGE_ROLE };
+enum { STAGE_AUTH = 1, STAGE_NAME, STAGE_SELECT, STAGE_PING, STAGE_READONLY, STAGE_ROLE };
 
 enum { MAX_ADDRESSES = 8 }; /* of a resolved name, tried in turn */
 
@@ -51,7 +52,8 @@ void redisconn__dial_fail(redisconn_conn *conn, int status, const char *msg)
     redisconn__defer_post(conn->env->defer, &conn->later, report_dead);
 }
 
-/* Maps a handshake error reply to a status. */
+/* Maps a handshake error reply to a status: a refused READONLY (not a
+ * cluster node) is CONNECT, like a server that will not serve us. */
 static int handshake_status(int stage, const char *msg)
 {
     if (strstr(msg, "max number of clients") != NULL || strncmp(msg, "LOADING", 7) == 0)
@@ -59,7 +61,22 @@ static int handshake_status(int stage, const char *msg)
     if (stage == STAGE_AUTH || strncmp(msg, "NOAUTH", 6) == 0 ||
         strncmp(msg, "WRONGPASS", 9) == 0 || strstr(msg, "password") != NULL)
         return REDISCONN_ERR_AUTH;
-    return REDISCONN_ERR_SELECT;
+    return stage == STAGE_READONLY ? REDISCONN_ERR_CONNECT : REDISCONN_ERR_SELECT;
+}
+
+/* Fails the dial for the error reply `msg` to handshake `stage`: the status
+ * of handshake_status(), the server's words as the message (for READONLY,
+ * prefixed with what was refused and by whom). */
+static void handshake_failed(redisconn_conn *conn, int stage, const char *msg)
+{
+    char buf[300];
+    conn->dial_status = handshake_status(stage, msg);
+    if (stage == STAGE_READONLY) {
+        snprintf(buf, sizeof(buf), "READONLY refused by %s: %s", conn->addr.text, msg);
+        msg = buf;
+    }
+    redisconn__conn_set_error(conn, msg);
+    redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
 }
 
 /* ROLE's answer on a master: ["master", offset, [replicas...]]. */
@@ -80,9 +97,7 @@ static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, vo
     }
     if (conn->broken) return;
     if (reply->type == REDIS_REPLY_ERROR) {
-        conn->dial_status = handshake_status(stage, reply->str);
-        redisconn__conn_set_error(conn, reply->str);
-        redisconn__conn_close(conn, REDISCONN_ERR_CONNECT);
+        handshake_failed(conn, stage, reply->str);
         return;
     }
     if (stage == STAGE_ROLE && !is_master(reply)) {
@@ -105,6 +120,9 @@ static void on_handshake(redisconn_conn *conn, int status, redisReply *reply, vo
     conn->env->hooks->ready(conn);
 }
 
+/* Queues the handshake commands in their order (pipelined: one round trip);
+ * the answer to the last one (env_last_stage) completes the dial. Returns
+ * REDISCONN_OK, or NOMEM when one could not be queued. */
 static int send_handshake(redisconn_conn *conn)
 {
     const redisconn__conn_env *env = conn->env;
@@ -127,6 +145,11 @@ static int send_handshake(redisconn_conn *conn)
     else if (rc == REDISCONN_OK)
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_PING, dl, "PING");
     conn->env_last_stage = env->db >= 0 ? STAGE_SELECT : STAGE_PING;
+    if (rc == REDISCONN_OK && env->readonly) { /* a cluster replica serves reads */
+        rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_READONLY, dl,
+                                   "READONLY");
+        conn->env_last_stage = STAGE_READONLY;
+    }
     if (rc == REDISCONN_OK && env->check_role) {
         rc = redisconn__conn_sendf(conn, on_handshake, (void *)(intptr_t)STAGE_ROLE, dl, "ROLE");
         conn->env_last_stage = STAGE_ROLE;

@@ -11,6 +11,7 @@
  * cycle: creation, deferred housekeeping, asynchronous close, stats.
  */
 #include "pool/internal.h"
+#include "pool/replica.h"
 #include "util/clock.h"
 
 #include <assert.h>
@@ -627,6 +628,14 @@ const char *redisconn_pool_errstr(const redisconn_pool *pool)
     if (pool == NULL || pool->backoff.failures == 0 || pool->backoff.last_msg[0] == '\0')
         return NULL;
     return pool->backoff.last_msg;
+}
+
+int redisconn__pool_set_readonly(redisconn_pool *pool)
+{
+    if (pool == NULL) return REDISCONN_ERR_INVALID;
+    if (pool->closed || pool->conn_count > 0) return REDISCONN_ERR_STATE;
+    pool->env.readonly = 1;
+    return REDISCONN_OK;
 }
 
 struct event_base *redisconn_pool_base(const redisconn_pool *pool)
