@@ -12,8 +12,10 @@ REDISCONN_DEMO_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" redis-server redis-too
 # compared) and file (the consumer test checks a static program).
 REDISCONN_TEST_PACKAGES=("${REDISCONN_DEMO_PACKAGES[@]}" libcriterion-dev clang
                          libclang-rt-14-dev protobuf-compiler libprotobuf-dev file)
-# scripts/bench: the tests', plus the plots, callgrind and syscall counts.
-REDISCONN_BENCH_PACKAGES=("${REDISCONN_TEST_PACKAGES[@]}" gnuplot-nox valgrind strace golang-go golang-github-gomodule-redigo-dev)
+# scripts/bench: the tests', plus the plots, callgrind and syscall counts, and the
+# Go peers (redigo; FZambia/sentinel for scripts/bench-failover's).
+REDISCONN_BENCH_PACKAGES=("${REDISCONN_TEST_PACKAGES[@]}" gnuplot-nox valgrind strace golang-go golang-github-gomodule-redigo-dev
+                          golang-github-fzambia-sentinel-dev)
 # scripts/deb: Debian packaging tools and the build dependencies of debian/control.
 REDISCONN_DEB_PACKAGES=("${REDISCONN_BUILD_PACKAGES[@]}" debhelper dpkg-dev fakeroot lintian)
 
