@@ -224,16 +224,6 @@ Test(cluster, commands_wrong_on_one_node_are_refused)
                  REDISCONN_ERR_LEASE_REQUIRED, "a transaction needs redisconn_cluster_acquire");
 }
 
-static void on_bcast(redisconn_cluster *c, int nodes, int failed, const char *errmsg, void *arg)
-{
-    int *out = arg;
-    (void)c;
-    (void)errmsg;
-    out[0]++;
-    out[1] = nodes;
-    out[2] = failed;
-}
-
 Test(cluster, a_broadcast_reaches_every_master_once)
 {
     int got[3] = {0};
@@ -241,7 +231,7 @@ Test(cluster, a_broadcast_reaches_every_master_once)
     given_cluster(NULL);
     run(&r, "GET %s", "bcast", NULL); /* the map is in */
     cr_assert_eq(
-        redisconn_cluster_broadcast(cl, 0, on_bcast, got, "SCRIPT LOAD %s", "return 'bcast-test'"),
+        redisconn_cluster_broadcast(cl, 0, rt_bcast_cb, got, "SCRIPT LOAD %s", "return 'bcast-test'"),
         REDISCONN_OK);
     rt_await(base, got[0] == 1, 5000);
     rt_loop_quiet(base, 20); /* a second callback would come now */

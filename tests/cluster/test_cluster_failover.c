@@ -28,10 +28,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (cl) rt_cluster_client_close(base, cl);
-    cl = NULL;
-    rt_cluster_stop(&rc);
-    event_base_free(base);
+    rt_cluster_suite_end(&base, &rc, &cl);
 }
 
 TestSuite(cluster_failover, .init = setup, .fini = teardown, .timeout = 120);

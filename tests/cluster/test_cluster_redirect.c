@@ -27,10 +27,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (cl) rt_cluster_client_close(base, cl);
-    cl = NULL;
-    rt_cluster_stop(&rc);
-    event_base_free(base);
+    rt_cluster_suite_end(&base, &rc, &cl);
 }
 
 TestSuite(cluster_redirect, .init = setup, .fini = teardown, .timeout = 120);
@@ -334,16 +331,6 @@ Test(cluster_redirect, a_redirection_loop_ends_with_redirect_after_max_redirects
     cr_assert_eq(rt_cluster_stats(cl).moved, 5, "max_redirects (5) followed, the 6th refused");
 }
 
-static void on_bcast(redisconn_cluster *c, int nodes, int failed, const char *errmsg, void *arg)
-{
-    int *out = arg;
-    (void)c;
-    (void)errmsg;
-    out[0]++;
-    out[1] = nodes;
-    out[2] = failed;
-}
-
 /* (Here, not in test_cluster: FLUSHALL would empty the shared cluster.) */
 Test(cluster_redirect, a_broadcast_flushall_empties_every_master_once)
 {
@@ -352,7 +339,7 @@ Test(cluster_redirect, a_broadcast_flushall_empties_every_master_once)
     given_client(3);
     for (int i = 0; i < 30; i++)
         run(&r, "SET flush:%d x", i);
-    cr_assert_eq(redisconn_cluster_broadcast(cl, 0, on_bcast, got, "FLUSHALL"), REDISCONN_OK);
+    cr_assert_eq(redisconn_cluster_broadcast(cl, 0, rt_bcast_cb, got, "FLUSHALL"), REDISCONN_OK);
     cr_assert_eq(got[0], 0, "never from inside the call");
     rt_await(base, got[0] == 1, 5000);
     rt_loop_quiet(base, 20); /* a second callback would come now */

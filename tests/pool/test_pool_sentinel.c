@@ -29,31 +29,11 @@ static void teardown(void)
 
 TestSuite(pool_sentinel, .init = setup, .fini = teardown, .timeout = 60);
 
-/* INFO server's tcp_port, read from the reply itself (too long to copy). */
-static void on_info(redisconn_conn *conn, int status, redisReply *reply, void *arg)
-{
-    const char *p;
-    (void)conn;
-    *(int *)arg = -2;
-    if (status != REDISCONN_OK || reply->type != REDIS_REPLY_STRING) return;
-    p = strstr(reply->str, "tcp_port:");
-    *(int *)arg = p ? atoi(p + 9) : -3;
-}
-
-/* The port of the server the lease is connected to. */
-static int lease_port(redisconn_conn *c)
-{
-    int port = 0;
-    cr_assert_eq(redisconn_command(c, on_info, &port, "INFO server"), REDISCONN_OK);
-    rt_await(env.base, port != 0, 2000);
-    return port;
-}
-
 Test(pool_sentinel, a_sentinel_url_leads_to_the_master)
 {
     given_pool_at(sent.url, given_options());
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
 }
 
@@ -63,7 +43,7 @@ Test(pool_sentinel, the_options_form_leads_to_the_master)
     o->sentinel_master = "mymaster";
     given_pool_at(sent.addrs, o);
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
 }
 
@@ -72,7 +52,7 @@ Test(pool_sentinel, a_failover_moves_new_connections_to_the_new_master)
     rt_reply r;
     given_pool_at(sent.url, given_options());
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_await(env.base, strstr(env.log.buf, "opening new") != NULL, 100);
     rt_sentinels_failover(&sent, 20000);
@@ -80,7 +60,7 @@ Test(pool_sentinel, a_failover_moves_new_connections_to_the_new_master)
     cr_assert(strstr(env.log.buf, "master of mymaster moved from") != NULL, "%s", env.log.buf);
     cr_assert_eq(pool_stats().idle_count, 0, "the idle connection to the old master closed");
     c = rt_acquire_eventually(&env, 5000, NULL);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     rt_command_wait(&env, c, &r, "SET %s %s", "after", "failover");
     cr_assert_str_eq(r.str, "OK");
     redisconn_release(c);
@@ -104,7 +84,7 @@ Test(pool_sentinel, a_sentinel_down_at_start_is_skipped)
     snprintf(url, sizeof(url), "sentinel://127.0.0.1:%d,%s/mymaster", rt_free_port(), sent.addrs);
     given_pool_at(url, NULL);
     redisconn_conn *c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
 }
 
@@ -118,7 +98,7 @@ Test(pool_sentinel, a_silent_subscribed_sentinel_is_replaced_and_the_switch_stil
     o->sentinel_timeout_ms = 300;
     given_pool_at(sent.url, o);
     c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_loop_quiet(env.base, 300); /* subscribed to sentinel 0 */
     rt_sentinels_pause(&sent, 0);
@@ -127,7 +107,7 @@ Test(pool_sentinel, a_silent_subscribed_sentinel_is_replaced_and_the_switch_stil
     cr_assert_eq(pool_stats().idle_count, 0, "the idle connection to the old master closed");
     rt_sentinels_failover_end(&sent, 20000);
     c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_sentinels_resume(&sent, 0);
 }
@@ -150,7 +130,7 @@ Test(pool_sentinel, a_switch_announced_while_unsubscribed_is_found_on_resubscrib
     cr_assert_eq(pool_stats().failovers, 0);
     rt_await(env.base, pool_stats().failovers == 1, 30000);
     c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_sentinels_resume(&sent, 0);
 }
@@ -196,7 +176,7 @@ Test(pool_sentinel, sentinels_it_was_not_given_are_learned_and_asked)
         rt_loop_quiet(env.base, 100);
     }
     cr_assert_not_null(c, "no write succeeded after the failover: %s", r.str);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_sentinels_resume(&sent, 0);
 }
@@ -231,6 +211,6 @@ Test(pool_sentinel, the_pool_recovers_when_a_sentinel_comes_back)
     cr_assert(strstr(a.errmsg, "no sentinel answered") != NULL, "%s", a.errmsg);
     rt_server_restart(sent.sentinel[1]);
     c = rt_acquire_eventually(&env, 5000, NULL);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
 }

@@ -133,25 +133,6 @@ Test(pool_sentinel_failover, a_switch_ends_the_dial_back_off_earned_by_the_dead_
                  (long long)(load.first_ok_after_switch_ms - load.switch_ms));
 }
 
-/* The port of the server the lease is connected to (INFO server). */
-static void on_info(redisconn_conn *conn, int status, redisReply *reply, void *arg)
-{
-    const char *p;
-    (void)conn;
-    *(int *)arg = -2;
-    if (status != REDISCONN_OK || reply->type != REDIS_REPLY_STRING) return;
-    p = strstr(reply->str, "tcp_port:");
-    *(int *)arg = p ? atoi(p + 9) : -3;
-}
-
-static int lease_port(redisconn_conn *c)
-{
-    int port = 0;
-    cr_assert_eq(redisconn_command(c, on_info, &port, "INFO server"), REDISCONN_OK);
-    rt_await(env.base, port != 0, 2000);
-    return port;
-}
-
 /* Which sentinel the pool follows: the one with a client in SUBSCRIBE. */
 static int subscribed_on(int i)
 {
@@ -171,7 +152,7 @@ Test(pool_sentinel_failover, a_readonly_reply_makes_the_pool_ask_the_sentinels_a
     o->sentinel_timeout_ms = 300;
     given_pool_at(sent.url, o);
     c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     rt_await(env.base, subscribed_on(0), 2000);
     /* The sentinel the pool follows is cut off; the others fail the master
      * over, and the old master is demoted as Sentinel would do some seconds
@@ -192,7 +173,7 @@ Test(pool_sentinel_failover, a_readonly_reply_makes_the_pool_ask_the_sentinels_a
     cr_assert(strstr(env.log.buf, "master of mymaster moved from") != NULL, "%s", env.log.buf);
     redisconn_release(c);
     c = rt_acquire_ok(&env);
-    cr_assert_eq(lease_port(c), sent.master->port);
+    cr_assert_eq(rt_lease_port(&env, c), sent.master->port);
     redisconn_release(c);
     rt_sentinels_resume(&sent, 0);
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 
 static int cluster_ok(rt_server *s)
@@ -346,6 +347,25 @@ void rt_cluster_client_close(struct event_base *base, redisconn_cluster *cl)
     rt_await(base, closed == 1, 10000);
     rt_loop_quiet(base, 10); /* a second close callback would come now */
     cr_assert_eq(closed, 1);
+}
+
+void rt_bcast_cb(redisconn_cluster *c, int nodes, int failed, const char *errmsg, void *arg)
+{
+    int *out = arg;
+    (void)c;
+    (void)errmsg;
+    out[0]++;
+    out[1] = nodes;
+    out[2] = failed;
+}
+
+void rt_cluster_suite_end(struct event_base **base, rt_cluster *c, redisconn_cluster **cl)
+{
+    if (*cl) rt_cluster_client_close(*base, *cl);
+    *cl = NULL;
+    rt_cluster_stop(c);
+    event_base_free(*base);
+    *base = NULL;
 }
 
 int rt_cluster_master_index(rt_cluster *c, int slot)

@@ -75,6 +75,12 @@ redisconn_cluster *rt_cluster_client(struct event_base *base, rt_cluster *c, con
                                      const redisconn_cluster_options *opts);
 /* Closes it and asserts the close callback fires exactly once, later. */
 void rt_cluster_client_close(struct event_base *base, redisconn_cluster *cl);
+/* A cluster suite's teardown: closes *cl if set (checked as above) and
+ * clears it, stops the cluster, frees *base. */
+void rt_cluster_suite_end(struct event_base **base, rt_cluster *c, redisconn_cluster **cl);
+/* A redisconn_cluster_broadcast() callback; `arg` is int[3]: calls, then
+ * the last call's nodes and failed. */
+void rt_bcast_cb(redisconn_cluster *c, int nodes, int failed, const char *errmsg, void *arg);
 /* The index of the master owning `slot` (CLUSTER SLOTS of a running node). */
 int rt_cluster_master_index(rt_cluster *c, int slot);
 /* A hash tag "<prefix><n>" (into tag, 32 bytes) whose slot master `m` owns;

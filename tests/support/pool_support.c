@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -79,6 +80,25 @@ redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base)
     cr_assert_eq(a.status, REDISCONN_OK, "acquire: %s (%s)", redisconn_strerror(a.status),
                  a.errmsg);
     return a.conn;
+}
+
+/* INFO server's tcp_port, read from the reply itself. */
+static void on_info_port(redisconn_conn *conn, int status, redisReply *reply, void *arg)
+{
+    const char *p;
+    (void)conn;
+    *(int *)arg = -2;
+    if (status != REDISCONN_OK || reply->type != REDIS_REPLY_STRING) return;
+    p = strstr(reply->str, "tcp_port:");
+    *(int *)arg = p ? atoi(p + 9) : -3;
+}
+
+int rt_lease_port(rt_env *e, redisconn_conn *conn)
+{
+    int port = 0;
+    cr_assert_eq(redisconn_command(conn, on_info_port, &port, "INFO server"), REDISCONN_OK);
+    rt_await(e->base, port != 0, 2000);
+    return port;
 }
 
 void rt_command_wait(rt_env *e, redisconn_conn *conn, rt_reply *out, const char *fmt, ...)

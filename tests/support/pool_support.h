@@ -61,6 +61,9 @@ redisconn_conn *rt_acquire_ok_on(redisconn_pool *pool, struct event_base *base);
  * outage fails acquires fast until its back-off lets a probe through);
  * asserts success. *failures (may be NULL) gets how many failed first. */
 redisconn_conn *rt_acquire_eventually(rt_env *e, int timeout_ms, int *failures);
+/* The port of the server `conn` is connected to (its INFO server), waiting
+ * up to 2 s; fails the test without an answer. */
+int rt_lease_port(rt_env *e, redisconn_conn *conn);
 /* Runs one command on `conn` and waits for its reply. */
 void rt_command_wait(rt_env *e, redisconn_conn *conn, rt_reply *out, const char *fmt, ...);
 
