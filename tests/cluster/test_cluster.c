@@ -230,9 +230,9 @@ Test(cluster, a_broadcast_reaches_every_master_once)
     rt_reply r;
     given_cluster(NULL);
     run(&r, "GET %s", "bcast", NULL); /* the map is in */
-    cr_assert_eq(
-        redisconn_cluster_broadcast(cl, 0, rt_bcast_cb, got, "SCRIPT LOAD %s", "return 'bcast-test'"),
-        REDISCONN_OK);
+    cr_assert_eq(redisconn_cluster_broadcast(cl, 0, rt_bcast_cb, got, "SCRIPT LOAD %s",
+                                             "return 'bcast-test'"),
+                 REDISCONN_OK);
     rt_await(base, got[0] == 1, 5000);
     rt_loop_quiet(base, 20); /* a second callback would come now */
     cr_assert_eq(got[0], 1);
