@@ -9,6 +9,7 @@
 #include "pool/addr.h"
 #include "pool/replica.h"
 #include "util/clock.h"
+#include "util/str.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,15 +167,6 @@ void redisconn__cluster_drop_unused(redisconn_cluster *cl)
 
 /* ---- creation ------------------------------------------------------------ */
 
-static char *dup_opt(const char *s, int *failed)
-{
-    char *p;
-    if (s == NULL) return NULL;
-    p = strdup(s);
-    if (p == NULL) *failed = 1;
-    return p;
-}
-
 /* "host:port[,host:port...]" (after any "redis-cluster://" and credentials)
  * into cl->seeds, each checked as an address. */
 static int parse_seeds(redisconn_cluster *cl, const char *list, const char **why)
@@ -208,8 +200,8 @@ static int parse_url(redisconn_cluster *cl, const char *addrs, const char **why)
             snprintf(url, sizeof(url), "redis://%.*s@x:1", (int)(at - list), list);
             rc = redisconn__addr_parse(url, &a, why);
             if (rc != REDISCONN_OK) return rc;
-            cl->username = dup_opt(a.username, &failed);
-            cl->password = dup_opt(a.password, &failed);
+            cl->username = redisconn__str_dup_opt(a.username, &failed);
+            cl->password = redisconn__str_dup_opt(a.password, &failed);
             redisconn__addr_free(&a);
             list = at + 1;
         }
@@ -275,10 +267,10 @@ static int check_options(redisconn_cluster *cl, const redisconn_cluster_options 
         return REDISCONN_ERR_INVALID;
     }
     if (cl->password == NULL) {
-        cl->username = dup_opt(o->pool.username, &failed);
-        cl->password = dup_opt(o->pool.password, &failed);
+        cl->username = redisconn__str_dup_opt(o->pool.username, &failed);
+        cl->password = redisconn__str_dup_opt(o->pool.password, &failed);
     }
-    cl->client_name = dup_opt(o->pool.client_name, &failed);
+    cl->client_name = redisconn__str_dup_opt(o->pool.client_name, &failed);
     cl->opts.pool.username = cl->username;
     cl->opts.pool.password = cl->password;
     cl->opts.pool.client_name = cl->client_name; /* node pools are made later */

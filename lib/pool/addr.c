@@ -2,6 +2,7 @@
 /* addr.c: parsing of the address forms listed in addr.h. */
 #include "pool/addr.h"
 #include "redisconn/common.h"
+#include "util/str.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,15 +13,6 @@
 #include <sys/un.h>
 
 #define DEFAULT_PORT 6379
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p == NULL) return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
 
 /* Decimal digits only, 1..max (0 allowed when `zero_ok`), at most 9 digits.
  * Returns -1 when malformed. */
@@ -99,7 +91,7 @@ static int parse_unix_path(const char *path, size_t n, redisconn__addr *out, con
         return REDISCONN_ERR_INVALID;
     }
     out->kind = REDISCONN_ADDR_UNIX;
-    out->path = dup_n(path, n);
+    out->path = redisconn__str_dup_n(path, n);
     return out->path ? REDISCONN_OK : REDISCONN_ERR_NOMEM;
 }
 
@@ -168,7 +160,7 @@ static int set_tcp(redisconn__addr *out, const char *host, size_t hlen, int brac
         return REDISCONN_ERR_INVALID;
     }
     out->port = (int)p;
-    out->host = dup_n(host, hlen);
+    out->host = redisconn__str_dup_n(host, hlen);
     if (out->host == NULL) return REDISCONN_ERR_NOMEM;
     out->kind = REDISCONN_ADDR_TCP;
     if (bracketed) {
@@ -322,7 +314,7 @@ static int parse_sentinel_list(const char *s, size_t n, redisconn__addr *out, co
         rc = parse_hostport(s, (size_t)(comma - s), 0, a, why);
         out->nsentinels++; /* freed with the list, even half-filled */
         if (rc != REDISCONN_OK) return rc;
-        a->text = dup_n(s, (size_t)(comma - s));
+        a->text = redisconn__str_dup_n(s, (size_t)(comma - s));
         if (a->text == NULL) return REDISCONN_ERR_NOMEM;
         s = comma + 1;
     }
@@ -335,7 +327,7 @@ static int set_master_name(redisconn__addr *out, const char *s, size_t n, const 
         *why = "the master name must be 1 to 128 printable characters without spaces";
         return REDISCONN_ERR_INVALID;
     }
-    out->master_name = dup_n(s, n);
+    out->master_name = redisconn__str_dup_n(s, n);
     if (out->master_name == NULL) return REDISCONN_ERR_NOMEM;
     out->kind = REDISCONN_ADDR_SENTINEL;
     return REDISCONN_OK;
@@ -392,9 +384,9 @@ static char *masked_text(const char *text, const redisconn__addr *a)
     const char *scheme = strstr(text, "://"), *at;
     size_t n;
     char *out;
-    if (a->password == NULL || scheme == NULL) return dup_n(text, strlen(text));
+    if (a->password == NULL || scheme == NULL) return redisconn__str_dup_n(text, strlen(text));
     at = strrchr(text, '@');
-    if (at == NULL) return dup_n(text, strlen(text));
+    if (at == NULL) return redisconn__str_dup_n(text, strlen(text));
     n = (size_t)(scheme + 3 - text) + (a->username ? strlen(a->username) : 0);
     out = malloc(n + 5 + strlen(at) + 1);
     if (out == NULL) return NULL;
@@ -450,26 +442,16 @@ int redisconn__addr_parse(const char *text, redisconn__addr *out, const char **w
     return rc;
 }
 
-/* strdup() that copies NULL as NULL; sets *failed when out of memory. */
-static char *dup_or_null(const char *s, int *failed)
-{
-    char *p;
-    if (s == NULL) return NULL;
-    p = dup_n(s, strlen(s));
-    if (p == NULL) *failed = 1;
-    return p;
-}
-
 int redisconn__addr_copy(redisconn__addr *dst, const redisconn__addr *src)
 {
     int failed = 0;
     *dst = *src;
-    dst->host = dup_or_null(src->host, &failed);
-    dst->path = dup_or_null(src->path, &failed);
-    dst->text = dup_or_null(src->text, &failed);
-    dst->username = dup_or_null(src->username, &failed);
-    dst->password = dup_or_null(src->password, &failed);
-    dst->master_name = dup_or_null(src->master_name, &failed);
+    dst->host = redisconn__str_dup_opt(src->host, &failed);
+    dst->path = redisconn__str_dup_opt(src->path, &failed);
+    dst->text = redisconn__str_dup_opt(src->text, &failed);
+    dst->username = redisconn__str_dup_opt(src->username, &failed);
+    dst->password = redisconn__str_dup_opt(src->password, &failed);
+    dst->master_name = redisconn__str_dup_opt(src->master_name, &failed);
     dst->sentinels = NULL;
     dst->nsentinels = 0;
     if (src->nsentinels > 0) {

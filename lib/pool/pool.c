@@ -13,6 +13,7 @@
 #include "pool/internal.h"
 #include "pool/replica.h"
 #include "util/clock.h"
+#include "util/str.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -467,15 +468,6 @@ static void on_kick(redisconn__defer_item *item)
     pool_free(pool);
 }
 
-static char *dup_opt(const char *s, int *failed)
-{
-    char *p;
-    if (s == NULL) return NULL;
-    p = strdup(s);
-    if (p == NULL) *failed = 1;
-    return p;
-}
-
 /* Fills a zeroed pool whose address is parsed: options (a URL's user,
  * password and db override them), lists, timers, the environment its
  * connections share. Returns REDISCONN_OK or NOMEM (then the caller frees). */
@@ -491,11 +483,13 @@ static int pool_init(redisconn_pool *pool, struct event_base *base,
     if (pool->opts.max_active > 0 && pool->opts.max_shared > pool->opts.max_active)
         pool->opts.max_shared = pool->opts.max_active; /* only the default gets here */
     if (pool->addr.db >= 0) pool->opts.db = pool->addr.db;
-    pool->username = dup_opt(pool->addr.password ? pool->addr.username : opts->username, &failed);
-    pool->password = dup_opt(pool->addr.password ? pool->addr.password : opts->password, &failed);
-    pool->client_name = dup_opt(opts->client_name, &failed);
-    pool->sentinel_username = dup_opt(opts->sentinel_username, &failed);
-    pool->sentinel_password = dup_opt(opts->sentinel_password, &failed);
+    pool->username =
+        redisconn__str_dup_opt(pool->addr.password ? pool->addr.username : opts->username, &failed);
+    pool->password =
+        redisconn__str_dup_opt(pool->addr.password ? pool->addr.password : opts->password, &failed);
+    pool->client_name = redisconn__str_dup_opt(opts->client_name, &failed);
+    pool->sentinel_username = redisconn__str_dup_opt(opts->sentinel_username, &failed);
+    pool->sentinel_password = redisconn__str_dup_opt(opts->sentinel_password, &failed);
     pool->opts.username = pool->opts.password = pool->opts.client_name = NULL; /* use the copies */
     pool->opts.sentinel_username = pool->opts.sentinel_password = NULL;
     pool->opts.sentinel_master = NULL;
