@@ -3,6 +3,7 @@
 #include "fuzz.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,4 +128,19 @@ const char *rf_tempdir(void)
     if (!registered) atexit(rf_tempdir_remove);
     registered = 1;
     return tempdir;
+}
+
+void rf_write_file(const char *target, char *path, size_t pathlen, const char *name,
+                   const uint8_t *data, size_t n)
+{
+    int fd;
+    if (path[0] == '\0') snprintf(path, pathlen, "%s/%s", rf_tempdir(), name);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) rf_fail(target, "cannot create %s", path);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w <= 0) rf_fail(target, "cannot write %s", path);
+        off += (size_t)w;
+    }
+    close(fd);
 }

@@ -97,6 +97,12 @@ const char *rf_url_password(const char *text, char *buf, size_t len);
  * it at exit. */
 const char *rf_tempdir(void);
 
+/* Writes `n` bytes to the file `name` in rf_tempdir() (mode 0600, replacing
+ * it), whose path goes into `path` on first use (path[0] == '\0'); a
+ * failure fails `target`. For targets whose parser reads a file. */
+void rf_write_file(const char *target, char *path, size_t pathlen, const char *name,
+                   const uint8_t *data, size_t n);
+
 /* Removes that directory now, for runners that leave without running exit
  * handlers (Criterion's workers): call it when the process is done with the
  * targets (the tokens file and the peer's socket live there). Idempotent. */

@@ -16,32 +16,15 @@
 #include "fuzz.h"
 #include "server/redis/secret_file.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RF_TARGET "password_file"
 
 static const size_t lens[] = {1, 2, 8, 64, 1025, 4096};
 
 static char path[1024];
-
-/* Writes `n` bytes to the file, mode 0600. */
-static void write_file(const uint8_t *data, size_t n)
-{
-    int fd;
-    if (path[0] == '\0') snprintf(path, sizeof(path), "%s/password", rf_tempdir());
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) rf_fail(RF_TARGET, "cannot create %s", path);
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w <= 0) rf_fail(RF_TARGET, "cannot write %s", path);
-        off += (size_t)w;
-    }
-    close(fd);
-}
 
 /* 1 if a first line of `line` bytes at `s` is a password for a `len` buffer. */
 static int acceptable(const uint8_t *s, size_t line, size_t len)
@@ -60,7 +43,7 @@ int rf_run_password_file(const uint8_t *data, size_t size)
     if (size == 0) return 0;
     len = lens[data[0] % (sizeof(lens) / sizeof(lens[0]))];
     n = size - 1;
-    write_file(s, n);
+    rf_write_file(RF_TARGET, path, sizeof(path), "password", s, n);
     nl = memchr(s, '\n', n);
     line = nl ? (size_t)(nl - s) : n;
     if (nl != NULL && line > 0 && s[line - 1] == '\r') line--;

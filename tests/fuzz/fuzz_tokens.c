@@ -14,30 +14,13 @@
 #include "fuzz.h"
 #include "server/redis/tokens.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RF_TARGET "tokens"
 
 static char path[1024];
-
-/* Writes the input to the token file, mode 0600. */
-static void write_file(const uint8_t *data, size_t size)
-{
-    int fd;
-    if (path[0] == '\0') snprintf(path, sizeof(path), "%s/tokens", rf_tempdir());
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) rf_fail(RF_TARGET, "cannot create %s", path);
-    for (size_t off = 0; off < size;) {
-        ssize_t n = write(fd, data + off, size - off);
-        if (n <= 0) rf_fail(RF_TARGET, "cannot write %s", path);
-        off += (size_t)n;
-    }
-    close(fd);
-}
 
 /* The first field of an entry line [s, e) (the loader's view: trailing CR/LF
  * cut, leading blanks skipped, then up to a blank); NULL for a blank or
@@ -106,7 +89,7 @@ int rf_run_tokens(const uint8_t *data, size_t size)
     redisconn__tokens *t = NULL;
     int rc;
 
-    write_file(data, size);
+    rf_write_file(RF_TARGET, path, sizeof(path), "tokens", data, size);
     strcpy(err, "untouched");
     rc = redisconn__tokens_load(path, &t, err, sizeof(err));
     text = rf_cstr(data, size);
